@@ -1,0 +1,1 @@
+"""The pytest plugin: fixtures over the library, nothing more (entry point `pytest11`)."""
