@@ -1,0 +1,196 @@
+"""The engine's time: where "now" comes from and how a reader waits for the next moment.
+
+The engine never sleeps. A run is a timeline; whoever looks at it (a poll, a stream
+reader) first brings it up to `clock.now()`. A stream reader with nothing to read waits on a
+`ChangeSignal` until something changes (an approval, a stop) or the clock reaches the next
+moment the run has scheduled. `RealClock` waits in real time; `ManualClock` jumps straight
+to that moment, so a 60 s approval timeout costs no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+
+
+class ChangeSignal:
+    """Wakes sync and async waiters whenever engine state (or virtual time) changes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.condition = threading.Condition(self.lock)
+        self.version = 0
+        self._futures: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+
+    def notify(self) -> None:
+        with self.lock:
+            self.version += 1
+            self.condition.notify_all()
+            futures, self._futures = self._futures, set()
+        for loop, future in futures:
+            if loop.is_closed():
+                continue
+            with contextlib.suppress(RuntimeError):  # the loop closed after the check
+                loop.call_soon_threadsafe(_resolve, future)
+
+    def future(self) -> asyncio.Future[None]:
+        """A future resolved by the next `notify()`, bound to the running loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self.lock:
+            self._futures.add((loop, future))
+        return future
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class Clock(ABC):
+    """Base of the engine's clocks: `now()` in epoch seconds and the two ways to wait."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """The current instant, epoch seconds."""
+
+    @property
+    def is_real(self) -> bool:
+        return False
+
+    def subscribe(self, signal: ChangeSignal) -> None:  # noqa: B027 - optional hook
+        """Register an engine's signal so a clock that jumps can wake its waiters."""
+
+    @abstractmethod
+    def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        """Block until `signal` moves past `version` or the clock reaches `deadline`."""
+
+    @abstractmethod
+    async def wait_async(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        """The same as `wait`, without blocking the event loop."""
+
+
+class RealClock(Clock):
+    """Wall-clock time: `time.time()`, waits in real seconds."""
+
+    def now(self) -> float:
+        return time.time()
+
+    @property
+    def is_real(self) -> bool:
+        return True
+
+    def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        with signal.lock:
+            while signal.version == version:
+                if deadline is None:
+                    signal.condition.wait()
+                    continue
+                remaining = deadline - self.now()
+                if remaining <= 0:
+                    return
+                signal.condition.wait(remaining)
+
+    async def wait_async(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        future = signal.future()
+        if signal.version != version:
+            return
+        timeout = None if deadline is None else max(0.0, deadline - self.now())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(future, timeout)
+
+
+def to_epoch(start: float | datetime | str | None) -> float:
+    """Accept a start instant as epoch seconds, a datetime (naive = UTC) or an ISO string."""
+    if start is None:
+        return DEFAULT_START
+    if isinstance(start, int | float):
+        return float(start)
+    if isinstance(start, str):
+        start = datetime.fromisoformat(start)
+    if start.tzinfo is None:
+        from datetime import UTC
+
+        start = start.replace(tzinfo=UTC)
+    return start.timestamp()
+
+
+DEFAULT_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z: a fixed instant, so runs reproduce
+
+
+class ManualClock(Clock):
+    """Time that moves only when told to, or when every reader waits on time alone.
+
+    A reader with nothing to do but wait for a scheduled moment jumps the clock to it
+    (after `grace` real seconds without a change from another thread), so timelines of
+    minutes finish in microseconds and in the same order every time.
+    """
+
+    def __init__(self, start: float | datetime | str | None = None, *, grace: float = 0.002):
+        self._now = to_epoch(start)
+        self.grace = grace
+        self._lock = threading.Lock()
+        self._signals: list[ChangeSignal] = []
+        self._listeners: list[Callable[[float], None]] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def subscribe(self, signal: ChangeSignal) -> None:
+        with self._lock:
+            if signal not in self._signals:
+                self._signals.append(signal)
+
+    def on_change(self, listener: Callable[[float], None]) -> None:
+        """Call `listener(now)` after every move of the clock (used by virtual time)."""
+        self._listeners.append(listener)
+
+    def advance(self, seconds: float) -> float:
+        """Move time forward by `seconds` and wake everything waiting on it."""
+        if seconds < 0:
+            raise ValueError(f"time only moves forward; advance({seconds}) is negative")
+        with self._lock:
+            self._now += seconds
+            now = self._now
+            signals = list(self._signals)
+        for listener in self._listeners:
+            listener(now)
+        for signal in signals:
+            signal.notify()
+        return now
+
+    def advance_to(self, instant: float) -> float:
+        """Move time forward to `instant` (no-op if it is already past)."""
+        return self.advance(max(0.0, instant - self._now))
+
+    def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        with signal.lock:
+            if signal.version != version:
+                return
+            signal.condition.wait(self.grace)
+            if signal.version != version:
+                return
+        if deadline is not None:
+            self.advance_to(deadline)
+
+    async def wait_async(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        future = signal.future()
+        # Let every other ready task run first (an app task about to POST an approval).
+        for _ in range(3):
+            if signal.version != version:
+                return
+            await asyncio.sleep(0)
+        if signal.version != version:
+            return
+        try:
+            await asyncio.wait_for(future, self.grace)
+            return
+        except TimeoutError:
+            pass
+        if signal.version == version and deadline is not None:
+            self.advance_to(deadline)

@@ -1,0 +1,183 @@
+"""`Engine`: the run store and its rules, with no HTTP in sight.
+
+It creates runs, brings them up to the clock, applies stops and approvals, counts runs
+against the concurrency cap and sweeps expired streams and statuses (spec §4, §6). Every
+method takes the engine lock, so a transport on any thread (or the loopback server's
+event loop) sees one consistent store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentfakes.clock import ChangeSignal, Clock
+from agentfakes.runs import RunRecord, RunTiming
+from agentfakes.script import Script
+from agentfakes.sse import StreamReader
+
+
+@dataclass
+class EngineSettings:
+    """Server configuration that shapes behaviour (defaults: hermes-agent 0.19.0's)."""
+
+    model_name: str = "hermes-agent"
+    max_concurrent_runs: int = 10  # spec §6.3; 0 disables the cap
+    keepalive: float = 30.0  # spec §5.1
+    stream_ttl: float = 300.0  # spec §6.2, measured from creation
+    status_ttl: float = 3600.0  # spec §6.2, measured from the last update
+    sweep_interval: float = 60.0  # spec §6.2
+    missing_stream_delay: float = 1.0  # spec §2.3: ~1 s of polling before a stream 404
+
+
+def new_run_id() -> str:
+    return f"run_{uuid.uuid4().hex}"
+
+
+class Engine:
+    """The run store: create, observe, stop, approve, subscribe, sweep."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        settings: EngineSettings | None = None,
+        timing: RunTiming | None = None,
+        run_ids: Callable[[], str] = new_run_id,
+    ) -> None:
+        self.clock = clock
+        self.settings = settings or EngineSettings()
+        self.timing = timing or RunTiming()
+        self.signal = ChangeSignal()
+        self.lock = self.signal.lock
+        clock.subscribe(self.signal)
+        self._run_ids = run_ids
+        self.records: dict[str, RunRecord] = {}  # what the server still knows (swept)
+        self.history: dict[str, RunRecord] = {}  # every run ever created, for tests
+        self._active: dict[str, RunRecord] = {}
+        self._next_sweep = clock.now() + self.settings.sweep_interval
+
+    # ------------------------------------------------------------ time
+
+    def tick(self) -> float:
+        """Bring every unfinished run (and the sweeper) up to the clock; return now."""
+        now = self.clock.now()
+        changed = False
+        for record in list(self._active.values()):
+            if record.advance(now):
+                changed = True
+            if record.is_terminal:
+                del self._active[record.run_id]
+        if now >= self._next_sweep:
+            changed = self._sweep(now) or changed
+        if changed:
+            self.signal.notify()
+        return now
+
+    def _sweep(self, now: float) -> bool:
+        """Every sweep moment passed since the last one, in order (spec §6.2)."""
+        swept = False
+        while self._next_sweep <= now:
+            at = self._next_sweep
+            for run_id, record in list(self.records.items()):
+                stream = record.stream
+                if (
+                    stream.registered
+                    and stream.subscribers == 0
+                    and at - record.created_at > self.settings.stream_ttl
+                ):
+                    stream.registered = False
+                    stream.items.clear()
+                    swept = True
+                if record.is_terminal and at - record.updated_at > self.settings.status_ttl:
+                    del self.records[run_id]
+                    swept = True
+            self._next_sweep += self.settings.sweep_interval
+        return swept
+
+    # ------------------------------------------------------------ operations
+
+    def active_count(self) -> int:
+        """Runs whose task is not done: they hold a concurrency slot (spec §6.3)."""
+        return len(self._active)
+
+    def at_capacity(self) -> bool:
+        cap = self.settings.max_concurrent_runs
+        return cap > 0 and self.active_count() >= cap
+
+    def create(
+        self,
+        script: Script,
+        *,
+        input: Any,
+        request: dict[str, Any],
+        session_id: Any = None,
+        model: Any = None,
+        instructions: Any = None,
+        conversation_history: list[dict[str, str]] | None = None,
+        session_key: str | None = None,
+    ) -> RunRecord:
+        now = self.clock.now()
+        run_id = self._run_ids()
+        record = RunRecord(
+            run_id=run_id,
+            created_at=now,
+            script=script,
+            timing=self.timing,
+            session_id=session_id or run_id,
+            model=model,
+            input=input,
+            request=request,
+            instructions=instructions,
+            conversation_history=conversation_history or [],
+            session_key=session_key,
+        )
+        self.records[run_id] = record
+        self.history[run_id] = record
+        self._active[run_id] = record
+        record.advance(now)
+        if record.is_terminal:
+            del self._active[run_id]
+        self.signal.notify()
+        return record
+
+    def get(self, run_id: str) -> RunRecord | None:
+        return self.records.get(run_id)
+
+    def stop(self, run_id: str) -> RunRecord | None:
+        """Ask a live run to stop; None when there is nothing to stop (spec §2.5)."""
+        now = self.tick()
+        record = self._active.get(run_id)
+        if record is None:
+            return None
+        record.request_stop(now)
+        self.signal.notify()
+        return record
+
+    def approve(self, record: RunRecord, choice: str, *, resolve_all: bool) -> int:
+        """Resolve pending approvals with a normalised choice; return how many."""
+        now = self.tick()
+        resolved = record.resolve_approvals(choice, resolve_all=resolve_all, now=now)
+        if resolved:
+            record.advance(now)
+            if record.is_terminal:
+                self._active.pop(record.run_id, None)
+            self.signal.notify()
+        return resolved
+
+    def subscribe(self, run_id: str) -> StreamReader | None:
+        """Open the run's event stream, or None if it is not (or no longer) registered."""
+        self.tick()
+        record = self.records.get(run_id) or self.history.get(run_id)
+        if record is None or not record.stream.registered:
+            return None
+        record.stream.subscribers += 1
+        return StreamReader(self, record)
+
+    def release(self, record: RunRecord) -> None:
+        """A subscriber's handler exited: the stream is unregistered for good (spec §5.6)."""
+        stream = record.stream
+        stream.subscribers = max(0, stream.subscribers - 1)
+        stream.registered = False
+        self.signal.notify()

@@ -1,0 +1,140 @@
+"""`Journal`: every request the app made, with what the fake answered."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+_RUN_PATH = re.compile(r"^(?:/p/[^/]+)?/v1/runs/(?P<run_id>[^/]+)(?:/(?P<action>[^/]+))?$")
+REDACTED = "Bearer ***"
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One request: method, path, headers (the key redacted), parsed body, status."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int
+    at: float
+    query: str = ""
+    run_id: str | None = field(default=None)
+
+    @property
+    def action(self) -> str:
+        """What the request did: create, poll, events, approval, stop, or the path."""
+        match = _RUN_PATH.match(self.path)
+        if match:
+            return match.group("action") or "poll"
+        if self.path.rstrip("/").endswith("/v1/runs") and self.method == "POST":
+            return "create"
+        return self.path
+
+
+def parse_body(raw: bytes) -> Any:
+    """The body as the app meant it: parsed JSON, else text, else None."""
+    import json
+
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def redact(headers: dict[str, str]) -> dict[str, str]:
+    """Lower-cased headers with the API key hidden."""
+    return {k: (REDACTED if k == "authorization" else v) for k, v in headers.items()}
+
+
+def run_id_of(path: str, response_run_id: str | None = None) -> str | None:
+    match = _RUN_PATH.match(path)
+    return match.group("run_id") if match else response_run_id
+
+
+class Journal(Sequence[JournalEntry]):
+    """All requests in order, with helpers for the questions tests ask."""
+
+    def __init__(self) -> None:
+        self._entries: list[JournalEntry] = []
+
+    def record(self, entry: JournalEntry) -> None:
+        self._entries.append(entry)
+
+    @overload
+    def __getitem__(self, index: int) -> JournalEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[JournalEntry]: ...
+    def __getitem__(self, index: int | slice) -> JournalEntry | list[JournalEntry]:
+        return self._entries[index]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(list(self._entries))
+
+    def __repr__(self) -> str:
+        lines = [f"  {e.method} {e.path} → {e.status}" for e in self._entries[-10:]]
+        return f"<Journal {len(self)} requests>" + ("\n" + "\n".join(lines) if lines else "")
+
+    def filter(
+        self,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        run_id: str | None = None,
+        action: str | None = None,
+        status: int | None = None,
+    ) -> list[JournalEntry]:
+        """Entries matching every given criterion (path: exact, or a regex with `re:`)."""
+        out = []
+        for entry in self._entries:
+            if method is not None and entry.method != method.upper():
+                continue
+            if path is not None and not _path_matches(path, entry.path):
+                continue
+            if run_id is not None and entry.run_id != run_id:
+                continue
+            if action is not None and entry.action != action:
+                continue
+            if status is not None and entry.status != status:
+                continue
+            out.append(entry)
+        return out
+
+    def creates(self) -> list[JournalEntry]:
+        return self.filter(action="create")
+
+    def polls(self, run_id: str | None = None) -> list[JournalEntry]:
+        return self.filter(method="GET", action="poll", run_id=run_id)
+
+    def streams(self, run_id: str | None = None) -> list[JournalEntry]:
+        return self.filter(action="events", run_id=run_id)
+
+    def stops(self, run_id: str | None = None) -> list[JournalEntry]:
+        return self.filter(action="stop", run_id=run_id)
+
+    def approvals(self, run_id: str | None = None) -> list[Any]:
+        """The bodies the app POSTed to `/approval` (for one run, or all)."""
+        return [e.body for e in self.filter(action="approval", run_id=run_id)]
+
+    @property
+    def last(self) -> JournalEntry:
+        if not self._entries:
+            raise IndexError("the journal is empty: the app made no request")
+        return self._entries[-1]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _path_matches(pattern: str, path: str) -> bool:
+    if pattern.startswith("re:"):
+        return re.search(pattern[3:], path) is not None
+    return pattern == path

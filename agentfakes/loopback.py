@@ -1,0 +1,176 @@
+"""`server.serve()`: the fake server on a real socket, 127.0.0.1 only, via uvicorn.
+
+For clients that are not httpx (requests, aiohttp, curl, other languages, subprocesses).
+uvicorn speaks HTTP/1.1 (chunked SSE included); this module is only a small ASGI app that
+hands each request to the engine and writes back its answer, frame by frame for streams.
+The socket is bound and listening before `serve()` returns, so there is no start-up race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from agentfakes.api import ApiRequest, ApiResponse, text_response
+from agentfakes.errors import AgentfakesError
+from agentfakes.sse import StreamReader
+
+if TYPE_CHECKING:
+    from agentfakes.server import FakeRunsServer
+
+SERVER_HEADER = "Python/3.11 aiohttp/3.14.1"  # what the real server announces
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class _Asgi:
+    """The ASGI app: request in, engine answer out."""
+
+    def __init__(self, server: FakeRunsServer) -> None:
+        self.server = server
+        self.readers: set[StreamReader] = set()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = ApiRequest(
+            method=scope["method"],
+            path=scope["path"],
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            body=body,
+            query=scope.get("query_string", b"").decode("latin-1"),
+        )
+        try:
+            response = self.server.handle(request)
+        except AgentfakesError as exc:  # no script for a run, say: tell the client plainly
+            response = text_response(500, f"agentfakes: {exc}".encode())
+        await self._start(send, response)
+        if response.stream is None:
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        await self._stream(response.stream, receive, send)
+
+    async def _start(self, send: Any, response: ApiResponse) -> None:
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers.append((b"server", SERVER_HEADER.encode()))
+        if response.stream is None:
+            headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+
+    async def _stream(self, reader: StreamReader, receive: Any, send: Any) -> None:
+        """Write each frame as its own chunk; a client that goes away closes the reader."""
+        self.readers.add(reader)
+
+        async def watch_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            reader.close()
+            self.server.engine.signal.notify()
+
+        watcher = asyncio.ensure_future(watch_disconnect())
+        try:
+            async for chunk in reader:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except OSError:
+            pass
+        finally:
+            watcher.cancel()
+            reader.close()
+            self.readers.discard(reader)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close_streams(self) -> None:
+        for reader in list(self.readers):
+            reader.close()
+        self.server.engine.signal.notify()
+
+
+class LoopbackServer:
+    """A running loopback server; `with server.serve() as url:` gives its base URL."""
+
+    def __init__(self, server: FakeRunsServer, *, port: int = 0, verify: bool = True) -> None:
+        self.server = server
+        self.verify = verify
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", port))
+        self._socket.listen(128)
+        self.host, self.port = self._socket.getsockname()[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        self._app = _Asgi(server)
+        config = uvicorn.Config(
+            self._app,
+            log_level="warning",
+            lifespan="on",
+            server_header=False,
+            date_header=True,
+            timeout_graceful_shutdown=1,
+            access_log=False,
+        )
+        self._uvicorn = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        """Start serving in a background thread; the socket already accepts connections."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._uvicorn.run,
+                kwargs={"sockets": [self._socket]},
+                name=f"agentfakes-loopback-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Close open streams, stop uvicorn and join its thread."""
+        self._app.close_streams()
+        self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        with contextlib.suppress(OSError):
+            self._socket.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if exc_type is None and self.verify:
+            self.server.verify()
+
+    def __repr__(self) -> str:
+        return f"<LoopbackServer {self.url}>"

@@ -1,0 +1,122 @@
+"""`ScriptRouter`: which script drives a new run.
+
+Input rules are tried first (in the order they were added), then the FIFO queue, then the
+default script. A run that nothing can drive is an error in the test, never a silent
+default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentfakes.errors import NoScriptError, ScriptError
+from agentfakes.script import Script
+
+InputMatcher = str | re.Pattern[str] | Callable[[str], bool]
+
+
+def input_text(raw_input: Any) -> str:
+    """The run's user message as text, for matching (list content parts are joined)."""
+    if isinstance(raw_input, str):
+        return raw_input
+    if isinstance(raw_input, list):
+        parts = [
+            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in raw_input
+        ]
+        return " ".join(p for p in parts if p)
+    return str(raw_input)
+
+
+@dataclass
+class InputRule:
+    """A script for runs whose input matches; `times=None` means every match."""
+
+    matcher: InputMatcher
+    script: Script
+    times: int | None = None
+    used: int = 0
+
+    def describe(self) -> str:
+        if isinstance(self.matcher, str):
+            return f"input containing {self.matcher!r}"
+        if isinstance(self.matcher, re.Pattern):
+            return f"input matching /{self.matcher.pattern}/"
+        return f"input accepted by {getattr(self.matcher, '__name__', repr(self.matcher))}"
+
+    def matches(self, text: str) -> bool:
+        if self.times is not None and self.used >= self.times:
+            return False
+        if isinstance(self.matcher, str):
+            return self.matcher in text
+        if isinstance(self.matcher, re.Pattern):
+            return self.matcher.search(text) is not None
+        return bool(self.matcher(text))
+
+
+class ScriptRouter:
+    """Holds the registered scripts and picks one per new run."""
+
+    def __init__(self) -> None:
+        self.default: Script | None = None
+        self.rules: list[InputRule] = []
+        self.queue: deque[Script] = deque()
+
+    def set_default(self, script: Script) -> None:
+        self.default = _checked(script, "default script")
+
+    def add_rule(self, matcher: InputMatcher, script: Script, times: int | None) -> None:
+        if not isinstance(matcher, str | re.Pattern) and not callable(matcher):
+            raise ScriptError(
+                f"on_input: match must be a substring, a compiled regex or a callable, "
+                f"not {type(matcher).__name__}"
+            )
+        if times is not None and times < 1:
+            raise ScriptError(f"on_input: times must be >= 1 or None, got {times}")
+        rule = InputRule(matcher, script, times)
+        rule.script = _checked(script, f"script for {rule.describe()}")
+        self.rules.append(rule)
+
+    def enqueue(self, *scripts: Script) -> None:
+        for position, script in enumerate(scripts, start=len(self.queue) + 1):
+            self.queue.append(_checked(script, f"queued script #{position}"))
+
+    def select(self, raw_input: Any) -> Script:
+        text = input_text(raw_input)
+        for rule in self.rules:
+            if rule.matches(text):
+                rule.used += 1
+                return rule.script
+        if self.queue:
+            return self.queue.popleft()
+        if self.default is not None:
+            return self.default
+        raise NoScriptError(self._explain_no_script(text))
+
+    def unused(self) -> list[str]:
+        """Registered scripts that never drove a run (rules never matched, queue left over)."""
+        left = [rule.describe() for rule in self.rules if rule.used == 0]
+        left += [f"queued script {s!r}" for s in self.queue]
+        return left
+
+    def _explain_no_script(self, text: str) -> str:
+        lines = [f"no script for a run with input {text[:80]!r}."]
+        if self.rules:
+            lines.append("Input rules registered (none matched):")
+            lines += [f"  - {rule.describe()}" for rule in self.rules]
+        else:
+            lines.append("No input rules, no queued scripts and no default script are registered.")
+        lines.append(
+            "Register one with server.script(Script()...), server.on_input(match, Script()...) "
+            "or server.queue(Script()...)."
+        )
+        return "\n".join(lines)
+
+
+def _checked(script: Script, label: str) -> Script:
+    if not isinstance(script, Script):
+        raise ScriptError(f"{label} must be a Script, not {type(script).__name__}")
+    return script.validate(label)

@@ -1,0 +1,245 @@
+"""`FakeRunsServer`: the public face of the fake Hermes Runs server.
+
+It holds the configuration, the scripts, the engine and the journal, and opens the three
+ways in: `mock()` (respx, in-process), `transport()` / `async_transport()` (an httpx
+transport to inject), and `serve()` (a real HTTP server on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from agentfakes.api import ApiRequest, ApiResponse, RunsApi, normalise_choice
+from agentfakes.clock import Clock, ManualClock, RealClock
+from agentfakes.engine import Engine, EngineSettings, new_run_id
+from agentfakes.errors import AgentfakesError, NoScriptError, UnusedScriptError
+from agentfakes.journal import Journal, JournalEntry, parse_body, redact, run_id_of
+from agentfakes.routing import InputMatcher, ScriptRouter
+from agentfakes.runs import RunRecord, RunTiming
+from agentfakes.script import Script
+
+if TYPE_CHECKING:
+    import httpx
+
+    from agentfakes.loopback import LoopbackServer
+
+DEFAULT_API_KEY = "sk-test-0123456789abcdef"
+DEFAULT_BASE_URL = "http://hermes.test"
+
+
+class RunsView(Mapping[str, RunRecord]):
+    """`server.runs`: every run the server created, by id, in creation order."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __getitem__(self, run_id: str) -> RunRecord:
+        with self._engine.lock:
+            self._engine.tick()
+            try:
+                return self._engine.history[run_id]
+            except KeyError:
+                known = ", ".join(self._engine.history) or "none"
+                raise KeyError(f"no run {run_id!r} was created (runs: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._engine.history))
+
+    def __len__(self) -> int:
+        return len(self._engine.history)
+
+    @property
+    def last(self) -> RunRecord:
+        """The most recently created run."""
+        if not self._engine.history:
+            raise LookupError("the app has not created any run yet")
+        return self[next(reversed(self._engine.history))]
+
+
+class FakeRunsServer:
+    """A fake Hermes Agent Runs API server driven by `Script`s.
+
+    >>> server = FakeRunsServer()
+    >>> server.script(Script().delta("Hel").delta("lo").complete(output="Hello"))
+    """
+
+    def __init__(
+        self,
+        api_key: str = DEFAULT_API_KEY,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        clock: Clock | None = None,
+        model_name: str = "hermes-agent",
+        max_concurrent_runs: int = 10,
+        approval_timeout: float = 60.0,
+        stop_latency: float = 0.05,
+        approval_stop_latency: float = 1.0,
+        keepalive: float = 30.0,
+        run_ids: Callable[[], str] | None = None,
+        strict: bool = True,
+    ) -> None:
+        if not isinstance(api_key, str) or len(api_key) < 16:
+            raise ValueError(
+                "api_key must be a string of at least 16 characters: the real server refuses "
+                "to start with a shorter key (spec §1.3)"
+            )
+        self.api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock or RealClock()
+        self.strict = strict
+        self.draining = False
+        self.engine = Engine(
+            self.clock,
+            EngineSettings(
+                model_name=model_name,
+                max_concurrent_runs=max(0, max_concurrent_runs),
+                keepalive=keepalive,
+            ),
+            RunTiming(
+                approval_timeout=approval_timeout,
+                stop_latency=stop_latency,
+                approval_stop_latency=approval_stop_latency,
+            ),
+            run_ids=run_ids or new_run_id,
+        )
+        self.router = ScriptRouter()
+        self.requests = Journal()
+        self.runs = RunsView(self.engine)
+        self.errors: list[AgentfakesError] = []
+        self.api = RunsApi(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeRunsServer {self.base_url} runs={len(self.runs)} requests={len(self.requests)}>"
+        )
+
+    # ------------------------------------------------------------ scripting
+
+    def script(self, script: Script) -> FakeRunsServer:
+        """The default script: drives every run no rule or queued script claims."""
+        self.router.set_default(script)
+        return self
+
+    def on_input(
+        self, match: InputMatcher, script: Script, *, times: int | None = None
+    ) -> FakeRunsServer:
+        """Drive runs whose input contains `match` (a str), matches it (a compiled regex),
+        or satisfies it (a callable on the input text). `times` limits how often."""
+        if isinstance(match, str) and match.startswith("re:"):
+            match = re.compile(match[3:])
+        self.router.add_rule(match, script, times)
+        return self
+
+    def queue(self, *scripts: Script) -> FakeRunsServer:
+        """Scripts for the next runs, first in first out."""
+        self.router.enqueue(*scripts)
+        return self
+
+    # ------------------------------------------------------------ test-side control
+
+    def approve(self, run_id: str, choice: str = "once", *, all: bool = False) -> int:
+        """Resolve a pending approval from the test side, as if an operator answered."""
+        normalised = normalise_choice(choice)
+        with self.engine.lock:
+            record = self.runs[run_id]
+            if normalised not in ("once", "session", "always", "deny"):
+                raise ValueError(
+                    f"approval choice {choice!r} is not one of once, session, always, deny "
+                    "(or approve/approved/allow for once)"
+                )
+            resolved = self.engine.approve(record, normalised, resolve_all=all)
+        if not resolved:
+            raise AgentfakesError(
+                f"run {run_id} has no pending approval (status {record.status.value})"
+            )
+        return resolved
+
+    def stop(self, run_id: str) -> None:
+        """Stop a run from the test side, as a second client would."""
+        with self.engine.lock:
+            if self.engine.stop(run_id) is None:
+                raise AgentfakesError(f"run {run_id} is finished or unknown; nothing to stop")
+
+    def drain(self, draining: bool = True) -> None:
+        """Put the gateway in draining mode: new runs get 503 `gateway_draining` (§6.5)."""
+        self.draining = draining
+
+    def missing_stream_pause(self) -> None:
+        """The ~1 s the real server polls before a stream 404 (§2.3): free on a manual clock,
+        skipped in real time so tests stay fast."""
+        if isinstance(self.clock, ManualClock):
+            self.clock.advance(self.engine.settings.missing_stream_delay)
+
+    # ------------------------------------------------------------ requests
+
+    def handle(self, request: ApiRequest) -> ApiResponse:
+        """Answer one request and journal it; a run with no script raises NoScriptError."""
+        try:
+            response = self.api.handle(request)
+        except NoScriptError as exc:
+            self.errors.append(exc)
+            self._journal(request, 500, None)
+            raise
+        self._journal(request, response.status, response.run_id)
+        return response
+
+    def _journal(self, request: ApiRequest, status: int, run_id: str | None) -> None:
+        self.requests.record(
+            JournalEntry(
+                method=request.method,
+                path=request.path,
+                headers=redact(request.headers),
+                body=parse_body(request.body),
+                status=status,
+                at=self.clock.now(),
+                query=request.query,
+                run_id=run_id_of(request.path, run_id),
+            )
+        )
+
+    def verify(self) -> None:
+        """Fail loudly about scripts that never ran and runs that had no script."""
+        problems = [str(e) for e in self.errors]
+        if self.strict:
+            problems += [f"registered but never used: {item}" for item in self.router.unused()]
+        if problems:
+            raise UnusedScriptError("FakeRunsServer:\n" + "\n".join(f"- {p}" for p in problems))
+
+    # ------------------------------------------------------------ the ways in
+
+    def mock(
+        self, *, pass_through: tuple[str, ...] | list[str] = (), verify: bool = True
+    ) -> AbstractContextManager[FakeRunsServer]:
+        """Serve httpx clients aimed at `base_url` in-process (respx); refuse other hosts."""
+        from agentfakes.respx_mock import mock_server
+
+        return mock_server(self, pass_through=tuple(pass_through), verify=verify)
+
+    def transport(self) -> httpx.BaseTransport:
+        """An httpx transport for `httpx.Client(transport=...)`: no sockets, no patching."""
+        from agentfakes.httpx_transport import FakeTransport
+
+        return FakeTransport(self)
+
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport for `httpx.AsyncClient(transport=...)`."""
+        from agentfakes.httpx_transport import AsyncFakeTransport
+
+        return AsyncFakeTransport(self)
+
+    def serve(self, *, port: int = 0, verify: bool = True) -> LoopbackServer:
+        """A real HTTP/1.1 server on 127.0.0.1 (a free port by default); use as a context
+        manager, which yields the base URL."""
+        from agentfakes.loopback import LoopbackServer
+
+        return LoopbackServer(self, port=port, verify=verify)
+
+    # ------------------------------------------------------------ convenience
+
+    def wire(self, run_id: str) -> dict[str, Any]:
+        """The run object as a GET would return it now."""
+        with self.engine.lock:
+            return self.runs[run_id].to_wire()
