@@ -1,0 +1,3 @@
+from agentfakes.cli import main
+
+raise SystemExit(main())
