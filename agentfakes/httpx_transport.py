@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 import httpx
 
 from agentfakes.api import ApiRequest, ApiResponse
-from agentfakes.sse import StreamReader
+from agentfakes.clock import ManualClock
+from agentfakes.faults import TransportFault, transport_fault_error
+from agentfakes.sse import StreamDropped, StreamReader
 
 if TYPE_CHECKING:
     from agentfakes.server import FakeRunsServer
@@ -25,11 +27,24 @@ class SseByteStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self.reader = reader
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self.reader
+        try:
+            yield from self.reader
+        except StreamDropped:
+            raise _incomplete_body() from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.reader:
-            yield chunk
+        try:
+            async for chunk in self.reader:
+                yield chunk
+        except StreamDropped:
+            raise _incomplete_body() from None
+
+
+def _incomplete_body() -> httpx.RemoteProtocolError:
+    """What httpx raises when a chunked body is cut short by the peer."""
+    return httpx.RemoteProtocolError(
+        "peer closed connection without sending complete message body (incomplete chunked read)"
+    )
 
     def close(self) -> None:
         self.reader.close()
@@ -66,12 +81,22 @@ def to_httpx_response(response: ApiResponse, request: httpx.Request) -> httpx.Re
 
 
 def serve_sync(server: FakeRunsServer, request: httpx.Request) -> httpx.Response:
-    return to_httpx_response(server.handle(to_api_request(request, request.read())), request)
+    return _answer(server, request, request.read())
 
 
 async def serve_async(server: FakeRunsServer, request: httpx.Request) -> httpx.Response:
-    body = await request.aread()
-    return to_httpx_response(server.handle(to_api_request(request, body)), request)
+    return _answer(server, request, await request.aread())
+
+
+def _answer(server: FakeRunsServer, request: httpx.Request, body: bytes) -> httpx.Response:
+    try:
+        return to_httpx_response(server.handle(to_api_request(request, body)), request)
+    except TransportFault as fault:
+        if fault.fault.transport == "read_timeout" and isinstance(server.clock, ManualClock):
+            # the client waited its read timeout for nothing: on virtual time that costs nothing
+            timeout = request.extensions.get("timeout", {}).get("read") or fault.fault.seconds
+            server.clock.advance(float(timeout))
+        raise transport_fault_error(fault.fault, request) from None
 
 
 class FakeTransport(httpx.BaseTransport):

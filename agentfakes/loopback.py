@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
+import struct
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,8 @@ import uvicorn
 
 from agentfakes.api import ApiRequest, ApiResponse, text_response
 from agentfakes.errors import AgentfakesError
-from agentfakes.sse import StreamReader
+from agentfakes.faults import TransportFault
+from agentfakes.sse import StreamDropped, StreamReader
 
 if TYPE_CHECKING:
     from agentfakes.server import FakeRunsServer
@@ -60,6 +63,9 @@ class _Asgi:
         )
         try:
             response = self.server.handle(request)
+        except TransportFault as fault:
+            await self._socket_failure(fault, send)
+            return
         except AgentfakesError as exc:  # no script for a run, say: tell the client plainly
             response = text_response(500, f"agentfakes: {exc}".encode())
         await self._start(send, response)
@@ -90,12 +96,24 @@ class _Asgi:
             async for chunk in reader:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
+        except StreamDropped:
+            _abort(send, reset=False)
         except OSError:
             pass
         finally:
             watcher.cancel()
             reader.close()
             self.readers.discard(reader)
+
+    async def _socket_failure(self, fault: TransportFault, send: Any) -> None:
+        """Act out a transport fault on the real socket (spec-free: what networks do)."""
+        kind = fault.fault.transport
+        if kind == "read_timeout":
+            engine = self.server.engine
+            deadline = engine.clock.now() + fault.fault.seconds
+            while engine.clock.now() < deadline:
+                await engine.clock.wait_async(engine.signal, engine.signal.version, deadline)
+        _abort(send, reset=kind == "connection_reset")
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -110,6 +128,31 @@ class _Asgi:
         for reader in list(self.readers):
             reader.close()
         self.server.engine.signal.notify()
+
+
+def _abort(send: Any, *, reset: bool) -> None:
+    """Drop the client's connection now: with a TCP RST when `reset`, else a plain close.
+
+    ASGI has no verb for this, so reach the asyncio transport behind uvicorn's `send`
+    (its request cycle keeps it as `.transport`)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("agentfakes: cannot reach the socket behind this ASGI server")
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+class _QuietAbortedCycles(logging.Filter):
+    """uvicorn logs an error when a fault drops a connection on purpose: hide just that."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "ASGI callable returned without" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietAbortedCycles())
 
 
 class LoopbackServer:

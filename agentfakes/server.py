@@ -16,6 +16,7 @@ from agentfakes.api import ApiRequest, ApiResponse, RunsApi, normalise_choice
 from agentfakes.clock import Clock, ManualClock, RealClock
 from agentfakes.engine import Engine, EngineSettings, new_run_id
 from agentfakes.errors import AgentfakesError, NoScriptError, UnusedScriptError
+from agentfakes.faults import ArmedFault, Fault, FaultPlan, TransportFault
 from agentfakes.journal import Journal, JournalEntry, parse_body, redact, run_id_of
 from agentfakes.routing import InputMatcher, ScriptRouter
 from agentfakes.runs import RunRecord, RunTiming
@@ -109,6 +110,7 @@ class FakeRunsServer:
         self.requests = Journal()
         self.runs = RunsView(self.engine)
         self.errors: list[AgentfakesError] = []
+        self.faults = FaultPlan()
         self.api = RunsApi(self)
 
     def __repr__(self) -> str:
@@ -163,6 +165,36 @@ class FakeRunsServer:
             if self.engine.stop(run_id) is None:
                 raise AgentfakesError(f"run {run_id} is finished or unknown; nothing to stop")
 
+    def fault(
+        self,
+        fault: Fault,
+        *,
+        on: str | tuple[str, ...] | list[str] = "any",
+        run_id: str | None = None,
+        nth: int | None = None,
+        times: int | None = 1,
+        probability: float | None = None,
+        seed: int | None = None,
+        optional: bool = False,
+    ) -> ArmedFault:
+        """Arm `fault` for matching requests: endpoint (`on`), run, the `nth` match, how
+        many `times` (None: always), or a seeded `probability`. Strict: a fault that never
+        fires fails `verify()` unless `optional=True`."""
+        return self.faults.arm(
+            fault,
+            on=on,
+            run_id=run_id,
+            nth=nth,
+            times=times,
+            probability=probability,
+            seed=seed,
+            optional=optional,
+        )
+
+    def chaos(self, rate: float, *, seed: int, faults: list[Fault] | None = None) -> None:
+        """Inject random faults into `rate` of all requests, reproducibly from `seed`."""
+        self.faults.chaos(rate, seed=seed, faults=faults)
+
     def drain(self, draining: bool = True) -> None:
         """Put the gateway in draining mode: new runs get 503 `gateway_draining` (§6.5)."""
         self.draining = draining
@@ -176,13 +208,24 @@ class FakeRunsServer:
     # ------------------------------------------------------------ requests
 
     def handle(self, request: ApiRequest) -> ApiResponse:
-        """Answer one request and journal it; a run with no script raises NoScriptError."""
+        """Answer one request and journal it; a run with no script raises NoScriptError,
+        an armed transport fault raises TransportFault for the transport to act out."""
+        fault = self.faults.match(request)
+        if fault is not None and fault.kind == "http":
+            response = fault.response(request, self.engine.settings.max_concurrent_runs)
+            self._journal(request, response.status, None)
+            return response
+        if fault is not None and fault.kind == "transport":
+            self._journal(request, 0, None)
+            raise TransportFault(fault)
         try:
             response = self.api.handle(request)
         except NoScriptError as exc:
             self.errors.append(exc)
             self._journal(request, 500, None)
             raise
+        if fault is not None and response.stream is not None:
+            response.stream.fault = fault
         self._journal(request, response.status, response.run_id)
         return response
 
@@ -205,6 +248,10 @@ class FakeRunsServer:
         problems = [str(e) for e in self.errors]
         if self.strict:
             problems += [f"registered but never used: {item}" for item in self.router.unused()]
+        problems += [
+            f"fault armed but never fired: {item} (arm it with optional=True if it may not)"
+            for item in self.faults.unfired()
+        ]
         if problems:
             raise UnusedScriptError("FakeRunsServer:\n" + "\n".join(f"- {p}" for p in problems))
 
