@@ -34,6 +34,14 @@ from agentfakes.errors import (  # noqa: E402
     UnmockedRequestError,
     UnusedScriptError,
 )
+from agentfakes.factories import (  # noqa: E402
+    MessageFactory,
+    ResultFactory,
+    RunEventFactory,
+    RunFactory,
+    RunUsageFactory,
+    ToolCallFactory,
+)
 from agentfakes.models import (  # noqa: E402
     ApprovalRequest,
     ApprovalResponded,
@@ -58,6 +66,7 @@ from agentfakes.models import (  # noqa: E402
     parse_event,
 )
 from agentfakes.script import Script  # noqa: E402
+from agentfakes.seeding import seed  # noqa: E402
 from agentfakes.server import FakeRunsServer  # noqa: E402
 
 __all__ = [
@@ -69,23 +78,29 @@ __all__ = [
     "ManualClock",
     "Message",
     "MessageDelta",
+    "MessageFactory",
     "ModelTurn",
     "NoScriptError",
     "ProviderError",
     "ReasoningAvailable",
     "Result",
     "ResultError",
+    "ResultFactory",
     "Run",
     "RunCancelled",
     "RunCompleted",
     "RunEvent",
+    "RunEventFactory",
+    "RunFactory",
     "RunFailed",
     "RunStatus",
     "RunUsage",
+    "RunUsageFactory",
     "Script",
     "ScriptError",
     "StopReason",
     "ToolCall",
+    "ToolCallFactory",
     "ToolCallSpec",
     "ToolCompleted",
     "ToolResult",
@@ -107,4 +122,5 @@ __all__ = [
     "parse_event",
     "provider_error",
     "reply",
+    "seed",
 ]
