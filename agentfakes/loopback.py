@@ -161,7 +161,9 @@ class LoopbackServer:
     def __init__(self, server: FakeRunsServer, *, port: int = 0, verify: bool = True) -> None:
         self.server = server
         self.verify = verify
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto
+        # says TCP, and without it every response waits ~40 ms on Nagle + delayed ACK.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self._socket.listen(128)
@@ -190,11 +192,13 @@ class LoopbackServer:
                 daemon=True,
             )
             self._thread.start()
+            self.server.loopback_url = self.url
         return self.url
 
     def stop(self) -> None:
         """Close open streams, stop uvicorn and join its thread."""
         self._app.close_streams()
+        self.server.loopback_url = None
         self._uvicorn.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)

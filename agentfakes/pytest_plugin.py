@@ -8,11 +8,12 @@ seed it ran with and how to reproduce it.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
 
 from agentfakes import seeding
+from agentfakes.agent import FakeAgent
 from agentfakes.factories import (
     MessageFactory,
     ResultFactory,
@@ -21,8 +22,10 @@ from agentfakes.factories import (
     RunUsageFactory,
     ToolCallFactory,
 )
+from agentfakes.server import FakeRunsServer
 
 _SEED_HINT = pytest.StashKey[str]()
+TRANSPORTS = ("mock", "loopback")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,12 +40,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="base seed for agentfakes factories; each test gets a seed derived from N and "
         "its node id (default: %(default)s)",
     )
+    group.addoption(
+        "--agentfakes-transport",
+        choices=TRANSPORTS,
+        default="mock",
+        dest="agentfakes_transport",
+        help="how the fake_runs_server fixture serves the app: in-process via respx (mock, "
+        "the default) or a real HTTP server on 127.0.0.1 (loopback)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker so `--strict-markers` accepts it."""
     config.addinivalue_line(
         "markers", "agentfakes_seed(n): seed agentfakes' factories with exactly n for this test"
+    )
+    config.addinivalue_line(
+        "markers",
+        "agentfakes(transport='mock'|'loopback', **server_options): configure the "
+        "fake_runs_server fixture for this test (options go to FakeRunsServer)",
     )
 
 
@@ -120,3 +136,48 @@ def tool_call_factory() -> type[ToolCallFactory]:
 def message_factory() -> type[MessageFactory]:
     """`MessageFactory`: conversation messages by role."""
     return MessageFactory
+
+
+# ---------------------------------------------------------------- the fake server
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Remember whether the test body failed, so teardown checks do not pile onto it."""
+    try:
+        return (yield)
+    except BaseException:
+        item.stash[_CALL_FAILED] = True
+        raise
+
+
+@pytest.fixture
+def fake_runs_server(request: pytest.FixtureRequest) -> Iterator[FakeRunsServer]:
+    """A strict FakeRunsServer, already serving: in-process (httpx to `server.url`, via
+    respx) or, with `--agentfakes-transport=loopback` or
+    `@pytest.mark.agentfakes(transport="loopback")`, on 127.0.0.1 at `server.url`.
+    Other marker keywords go to `FakeRunsServer(...)`. Unused scripts and faults that
+    never fired fail the test at teardown."""
+    marker = request.node.get_closest_marker("agentfakes")
+    options = dict(marker.kwargs) if marker else {}
+    transport = options.pop("transport", request.config.getoption("agentfakes_transport"))
+    if transport not in TRANSPORTS:
+        raise pytest.UsageError(
+            f"agentfakes transport must be one of {TRANSPORTS}, not {transport!r}"
+        )
+    if "virtual_clock" in request.fixturenames and "clock" not in options:
+        options["clock"] = request.getfixturevalue("virtual_clock")
+    server = FakeRunsServer(**options)
+    ways_in = server.serve(verify=False) if transport == "loopback" else server.mock(verify=False)
+    with ways_in:
+        yield server
+    if not request.node.stash.get(_CALL_FAILED, False):
+        server.verify()
+
+
+@pytest.fixture
+def fake_agent() -> type[FakeAgent]:
+    """`FakeAgent`: build one per test with the turns its model should take."""
+    return FakeAgent

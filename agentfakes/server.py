@@ -111,12 +111,18 @@ class FakeRunsServer:
         self.runs = RunsView(self.engine)
         self.errors: list[AgentfakesError] = []
         self.faults = FaultPlan()
+        self.loopback_url: str | None = None  # set while serve() is running
         self.api = RunsApi(self)
 
     def __repr__(self) -> str:
         return (
             f"<FakeRunsServer {self.base_url} runs={len(self.runs)} requests={len(self.requests)}>"
         )
+
+    @property
+    def url(self) -> str:
+        """Where an app should point: the loopback URL while serving, else `base_url`."""
+        return self.loopback_url or self.base_url
 
     # ------------------------------------------------------------ scripting
 
