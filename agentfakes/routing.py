@@ -81,8 +81,10 @@ class ScriptRouter:
         self.rules.append(rule)
 
     def enqueue(self, *scripts: Script) -> None:
-        for position, script in enumerate(scripts, start=len(self.queue) + 1):
-            self.queue.append(_checked(script, f"queued script #{position}"))
+        """Queue all of them, or (if one is illegal) none of them."""
+        first = len(self.queue) + 1
+        checked = [_checked(s, f"queued script #{n}") for n, s in enumerate(scripts, start=first)]
+        self.queue.extend(checked)
 
     def select(self, raw_input: Any) -> Script:
         text = input_text(raw_input)

@@ -301,6 +301,8 @@ class RunRecord:
 
     def resolve_approvals(self, choice: str, *, resolve_all: bool, now: float) -> int:
         """Answer the oldest pending approval (or all of them); return how many (spec §7)."""
+        if self.is_terminal:
+            return 0
         pending = self.pending_approvals
         chosen = pending if resolve_all else pending[:1]
         for item in chosen:
@@ -318,6 +320,8 @@ class RunRecord:
 
     def request_stop(self, now: float) -> None:
         """`stopping` now, `cancelled` once the agent notices (spec §6.1); no SSE frame."""
+        if self.is_terminal:  # a terminal run never changes (spec §4)
+            return
         self.stop_requested_at = self.stop_requested_at or now
         if self._cancel_at is None:
             latency = (

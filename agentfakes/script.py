@@ -188,6 +188,7 @@ class Script:
         error: bool | None = None,
     ) -> Script:
         """A whole tool call: `tool_started`, `duration` seconds, `tool_completed`."""
+        _require_seconds(f"tool({name!r})", "duration", duration)
         script = self.tool_started(name, preview)
         if duration:
             script = script.wait(duration)
@@ -261,19 +262,23 @@ class Script:
         """End with `run.completed {output, usage}` (usage defaults to an estimate)."""
         if output is not None:
             _require_str("complete", "output", output)
-        return self._then(Complete(output, _usage(usage)))
+        return self._then(Complete(output, _usage(f"complete({_short(output)!r})", usage)))
 
     def answer(
         self, text: str, *, usage: RunUsage | dict[str, int] | None = None, chunk: int = 12
     ) -> Script:
         """End the way a real agent does: `text` as deltas, `reasoning.available`, completed."""
         _require_str("answer", "text", text)
-        if chunk < 1:
-            raise ScriptError(f"answer: chunk must be >= 1, got {chunk}")
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ScriptError(f"answer: chunk must be a whole number >= 1, got {chunk!r}")
+        where = f"answer({_short(text)!r})"
+        checked = _usage(where, usage)
         script = self
         for start in range(0, len(text), chunk):
             script = script.delta(text[start : start + chunk])
-        return script.reasoning(text).complete(text, usage)
+        if text:  # spec §5.3: reasoning.available only follows non-empty content
+            script = script.reasoning(text)
+        return script._then(Complete(text, checked))
 
     def max_iterations(
         self, output: str | None = None, usage: RunUsage | dict[str, int] | None = None
@@ -281,7 +286,8 @@ class Script:
         """End as Hermes does at its iteration limit: completed, the notice appended (§9.4)."""
         if output is not None:
             _require_str("max_iterations", "output", output)
-        return self._then(Complete(with_iteration_limit_notice(output), _usage(usage)))
+        usage_checked = _usage(f"max_iterations({_short(output)!r})", usage)
+        return self._then(Complete(with_iteration_limit_notice(output), usage_checked))
 
     def fail(self, error: str) -> Script:
         """End with `run.failed {error}` (e.g. Hermes' `"HTTP 500: ..."` provider errors)."""
@@ -323,7 +329,8 @@ class Script:
 
     def __repr__(self) -> str:
         inner = ".".join(s.describe() for s in self.steps)
-        return f"Script(){'.' + inner if inner else ''}"
+        named = f".named({self.name!r})" if self.name else ""
+        return f"Script(){'.' + inner if inner else ''}{named}"
 
     # -- internals
 
@@ -351,14 +358,14 @@ def _require_seconds(where: str, field_name: str, value: Any) -> None:
         raise ScriptError(f"{where}: {field_name} must be >= 0 seconds, got {value}")
 
 
-def _usage(usage: RunUsage | dict[str, int] | None) -> RunUsage | None:
+def _usage(where: str, usage: RunUsage | dict[str, int] | None) -> RunUsage | None:
     if usage is None or isinstance(usage, RunUsage):
         return usage
     try:
         return RunUsage.model_validate(usage)
     except ValueError as exc:
         raise ScriptError(
-            f"usage must be {{input_tokens, output_tokens[, total_tokens]}} ints: {exc}"
+            f"{where}: usage must be {{input_tokens, output_tokens[, total_tokens]}} ints: {exc}"
         ) from None
 
 

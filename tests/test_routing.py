@@ -320,13 +320,6 @@ class TestRegistrationChecks:
         with pytest.raises(ScriptError, match=r"^queued script #3 has no terminal step"):
             router.enqueue(B, Script().delta("x"))
 
-    @pytest.mark.xfail(
-        reason="routing.py ScriptRouter.enqueue(): scripts are appended one by one while "
-        "validating, so queue(good, bad) raises ScriptError but leaves `good` queued (it "
-        "then drives a run or trips verify()); validate every script first, then extend "
-        "the queue",
-        strict=True,
-    )
     def test_a_refused_enqueue_queues_nothing(self, router: ScriptRouter) -> None:
         with pytest.raises(ScriptError):
             router.enqueue(A, Script().delta("x"))

@@ -310,13 +310,6 @@ class TestStatusMachine:
         assert (record.events, record.to_wire()) == before
         assert record.status_history[-1] == (T0, DONE)
 
-    @pytest.mark.xfail(
-        reason="runs.py RunRecord.request_stop(): no terminal guard; on a completed record it "
-        "sets status 'stopping' and a later advance() emits run.cancelled after run.completed. "
-        "The Engine only calls it for active runs, but RunRecord is public (server.runs[id]); "
-        "request_stop (and resolve_approvals) should return without change when is_terminal",
-        strict=True,
-    )
     def test_a_terminal_record_ignores_a_stop(self) -> None:
         record = record_of(Script().complete("x"))
         record.request_stop(T0 + 1)

@@ -400,12 +400,6 @@ class TestTerminalSteps:
         assert len(record.events[-2].text) == 500  # type: ignore[union-attr]
         assert record.output == text
 
-    @pytest.mark.xfail(
-        reason="script.py Script.answer(''): emits reasoning.available for an empty answer; "
-        "spec §5.3/§9.4: reasoning.available follows only a turn with non-empty content, so "
-        "answer('') should emit only run.completed (skip .reasoning() when text is empty)",
-        strict=True,
-    )
     def test_empty_answer_emits_no_reasoning(self) -> None:
         record = run_to_end(Script().answer(""))
         assert record.event_names == ["run.completed"]
@@ -603,13 +597,6 @@ class TestSecondsErrors:
         with pytest.raises(ScriptError, match=r"^approval\('rm'\): timeout must be"):
             Script().approval("rm", "delete", timeout=value)
 
-    @pytest.mark.xfail(
-        reason="script.py Script.tool(): an invalid `duration` is only caught by the inner "
-        "wait(), so the message says 'wait: seconds must be ...' instead of naming "
-        "tool('t'); validate `duration` in tool() with _require_seconds(f'tool({name!r})', "
-        "'duration', duration) before building the steps",
-        strict=True,
-    )
     @pytest.mark.parametrize("value", [-1, float("nan"), "x"], ids=repr)
     def test_tool_duration_names_the_tool_step(self, value: Any) -> None:
         with pytest.raises(ScriptError, match=r"^tool\('t'\): duration must be"):
@@ -655,7 +642,10 @@ class TestTypeErrors:
             (lambda: Script().complete(1), r"^complete: output must be a string, got int$"),
             (lambda: Script().fail(None), r"^fail: error must be a string, got NoneType$"),
             (lambda: Script().answer(5), r"^answer: text must be a string, got int$"),
-            (lambda: Script().answer("x", chunk=0), r"^answer: chunk must be >= 1, got 0$"),
+            (
+                lambda: Script().answer("x", chunk=0),
+                r"^answer: chunk must be a whole number >= 1, got 0$",
+            ),
             (lambda: Script().max_iterations(3), r"^max_iterations: output must be a string"),
             (
                 lambda: Script().complete("x", usage={"input_tokens": -1}),
@@ -692,23 +682,10 @@ class TestTypeErrors:
         with pytest.raises(ValueError, match="delta"):
             Script().delta(b"bytes")  # type: ignore[arg-type]
 
-    @pytest.mark.xfail(
-        reason="script.py _usage(): a bad usage raises 'usage must be {...} ints: ...' without "
-        "naming the step; complete()/answer()/max_iterations() should pass their step name "
-        "(e.g. \"complete('x'): usage must be ...\")",
-        strict=True,
-    )
     def test_bad_usage_names_the_step(self) -> None:
         with pytest.raises(ScriptError, match=r"^complete\('x'\): usage must be"):
             Script().complete("x", usage={"input_tokens": -1})
 
-    @pytest.mark.xfail(
-        reason="script.py Script.answer(): `chunk` is compared with `chunk < 1` unchecked, so "
-        "chunk='a' raises TypeError and chunk=1.5 fails inside range(); check "
-        "isinstance(chunk, int) and not bool and raise ScriptError('answer: chunk must be an "
-        "int >= 1, got ...')",
-        strict=True,
-    )
     @pytest.mark.parametrize("chunk", ["a", 1.5], ids=repr)
     def test_answer_chunk_of_the_wrong_type(self, chunk: Any) -> None:
         with pytest.raises(ScriptError, match=r"^answer: chunk"):
