@@ -39,18 +39,18 @@ class SseByteStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         except StreamDropped:
             raise _incomplete_body() from None
 
+    def close(self) -> None:
+        self.reader.close()
+
+    async def aclose(self) -> None:
+        self.reader.close()
+
 
 def _incomplete_body() -> httpx.RemoteProtocolError:
     """What httpx raises when a chunked body is cut short by the peer."""
     return httpx.RemoteProtocolError(
         "peer closed connection without sending complete message body (incomplete chunked read)"
     )
-
-    def close(self) -> None:
-        self.reader.close()
-
-    async def aclose(self) -> None:
-        self.reader.close()
 
 
 def to_api_request(request: httpx.Request, body: bytes) -> ApiRequest:
