@@ -37,6 +37,7 @@ from agentfakes.script import (
     Reasoning,
     Script,
     Step,
+    Terminal,
     ToolEnd,
     ToolStart,
     Wait,
@@ -172,14 +173,12 @@ class RunRecord:
         """The next moment this run changes by itself, or None if only a request can move it."""
         if self.is_terminal:
             return None
-        if self._cancel_at is not None:
-            return self._cancel_at
         pending = self.pending_approvals
-        if pending:
-            return min(p.deadline for p in pending)
-        if self._index < len(self._steps):
-            return self._cursor
-        return None
+        candidates = [self._cancel_at, min(p.deadline for p in pending) if pending else None]
+        if not pending and self._index < len(self._steps):
+            candidates.append(self._cursor)
+        due = [moment for moment in candidates if moment is not None]
+        return min(due) if due else None
 
     # ------------------------------------------------------------ advancing
 
@@ -190,11 +189,18 @@ class RunRecord:
             due = self.next_due()
             if due is None or due > now:
                 break
-            if self._cancel_at is not None:
+            if self._cancel_at is not None and due >= self._cancel_at:
                 self._cancel(self._cancel_at)
             elif self.pending_approvals:
                 self._time_out_approvals(due)
+            elif self._cancel_at is not None and isinstance(
+                self._steps[self._index], Terminal | Approval
+            ):
+                # The agent returns (or blocks) before it noticed the stop: a requested stop
+                # wins over its outcome (spec §4, A:5006-5017).
+                self._cancel(due)
             else:
+                # Until it notices the stop, the agent goes on (stop is cooperative, §6.1).
                 self._perform(self._steps[self._index])
             changed = True
         return changed

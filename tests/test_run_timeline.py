@@ -756,7 +756,10 @@ class TestStop:
         response = approve(client, run_id, choice="once")
         assert response.status_code == 200
         wire = poll(client, run_id)
-        assert (wire["status"], wire["last_event"]) == ("running", "approval.responded")
+        assert wire["status"] == "running"
+        # Until it notices the stop, the agent carries on: the gated tool completes.
+        names = server.runs[run_id].event_names
+        assert names[-2:] == ["approval.responded", "tool.completed"]
         clock.advance(5)
         record = server.runs[run_id]
         assert record.status is CANCELLED
