@@ -197,7 +197,9 @@ class RunsApi:
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         """Middlewares (profile prefix, CORS, body limit, security headers), then the route."""
-        path = _PROFILE_PREFIX.sub("", request.path, count=1)  # multiplexing is off: ignored
+        path = request.path
+        if path.startswith("/p/"):  # multiplexing is off: the profile prefix is ignored
+            path = _PROFILE_PREFIX.sub("", path, count=1)
         if request.header("origin") or request.method == "OPTIONS":
             # spec §1.2: no origin is allowed by default, so CORS answers a bare 403
             return ApiResponse(403, [("Content-Type", "application/octet-stream")], b"")

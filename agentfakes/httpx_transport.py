@@ -54,10 +54,8 @@ def _incomplete_body() -> httpx.RemoteProtocolError:
 
 
 def to_api_request(request: httpx.Request, body: bytes) -> ApiRequest:
-    headers: dict[str, str] = {}
-    for name, value in request.headers.multi_items():
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    # httpx.Headers joins repeated headers with ", " and its keys are lower-cased already.
+    headers = dict(request.headers.items())
     return ApiRequest(
         method=request.method,
         path=request.url.path,
@@ -67,16 +65,30 @@ def to_api_request(request: httpx.Request, body: bytes) -> ApiRequest:
     )
 
 
+_HEADERS_CACHE: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
+
+
+def _headers(pairs: list[tuple[str, str]]) -> httpx.Headers:
+    """httpx copies an existing Headers cheaply; the fake answers with few distinct sets."""
+    key = tuple(pairs)
+    cached = _HEADERS_CACHE.get(key)
+    if cached is None:
+        if len(_HEADERS_CACHE) > 256:
+            _HEADERS_CACHE.clear()
+        cached = _HEADERS_CACHE[key] = httpx.Headers(pairs)
+    return cached
+
+
 def to_httpx_response(response: ApiResponse, request: httpx.Request) -> httpx.Response:
     if response.stream is not None:
         return httpx.Response(
             response.status,
-            headers=response.headers,
+            headers=_headers(response.headers),
             stream=SseByteStream(response.stream),
             request=request,
         )
     return httpx.Response(
-        response.status, headers=response.headers, content=response.body, request=request
+        response.status, headers=_headers(response.headers), content=response.body, request=request
     )
 
 

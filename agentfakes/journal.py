@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,8 +38,6 @@ class JournalEntry:
 
 def parse_body(raw: bytes) -> Any:
     """The body as the app meant it: parsed JSON, else text, else None."""
-    import json
-
     if not raw:
         return None
     try:
@@ -57,14 +56,46 @@ def run_id_of(path: str, response_run_id: str | None = None) -> str | None:
     return match.group("run_id") if match else response_run_id
 
 
+RawEntry = tuple[str, str, dict[str, str], bytes, int, float, str, "str | None"]
+
+
 class Journal(Sequence[JournalEntry]):
-    """All requests in order, with helpers for the questions tests ask."""
+    """All requests in order, with helpers for the questions tests ask.
+
+    Recording only keeps the raw pieces; entries (redacted headers, parsed body) are built
+    when the test reads the journal, so the app's requests stay cheap.
+    """
 
     def __init__(self) -> None:
-        self._entries: list[JournalEntry] = []
+        self._raw: list[RawEntry | JournalEntry] = []
+        self._built: list[JournalEntry] = []
 
     def record(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
+        self._raw.append(entry)
+
+    def record_raw(self, entry: RawEntry) -> None:
+        self._raw.append(entry)
+
+    @property
+    def _entries(self) -> list[JournalEntry]:
+        for item in self._raw[len(self._built) :]:
+            if isinstance(item, JournalEntry):
+                self._built.append(item)
+                continue
+            method, path, headers, body, status, at, query, run_id = item
+            self._built.append(
+                JournalEntry(
+                    method=method,
+                    path=path,
+                    headers=redact(headers),
+                    body=parse_body(body),
+                    status=status,
+                    at=at,
+                    query=query,
+                    run_id=run_id_of(path, run_id),
+                )
+            )
+        return self._built
 
     @overload
     def __getitem__(self, index: int) -> JournalEntry: ...
@@ -74,7 +105,7 @@ class Journal(Sequence[JournalEntry]):
         return self._entries[index]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._raw)
 
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(list(self._entries))
@@ -131,7 +162,8 @@ class Journal(Sequence[JournalEntry]):
         return self._entries[-1]
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._raw.clear()
+        self._built.clear()
 
 
 def _path_matches(pattern: str, path: str) -> bool:

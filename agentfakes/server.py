@@ -17,7 +17,7 @@ from agentfakes.clock import Clock, ManualClock, RealClock
 from agentfakes.engine import Engine, EngineSettings, new_run_id
 from agentfakes.errors import AgentfakesError, NoScriptError, UnusedScriptError
 from agentfakes.faults import ArmedFault, Fault, FaultPlan, TransportFault
-from agentfakes.journal import Journal, JournalEntry, parse_body, redact, run_id_of
+from agentfakes.journal import Journal
 from agentfakes.routing import InputMatcher, ScriptRouter
 from agentfakes.runs import RunRecord, RunTiming
 from agentfakes.script import Script
@@ -236,16 +236,16 @@ class FakeRunsServer:
         return response
 
     def _journal(self, request: ApiRequest, status: int, run_id: str | None) -> None:
-        self.requests.record(
-            JournalEntry(
-                method=request.method,
-                path=request.path,
-                headers=redact(request.headers),
-                body=parse_body(request.body),
-                status=status,
-                at=self.clock.now(),
-                query=request.query,
-                run_id=run_id_of(request.path, run_id),
+        self.requests.record_raw(
+            (
+                request.method,
+                request.path,
+                request.headers,
+                request.body,
+                status,
+                self.clock.now(),
+                request.query,
+                run_id,
             )
         )
 
