@@ -4,7 +4,8 @@ The engine never sleeps. A run is a timeline; whoever looks at it (a poll, a str
 reader) first brings it up to `clock.now()`. A stream reader with nothing to read waits on a
 `ChangeSignal` until something changes (an approval, a stop) or the clock reaches the next
 moment the run has scheduled. `RealClock` waits in real time; `ManualClock` jumps straight
-to that moment, so a 60 s approval timeout costs no real time.
+to that moment, so a 60 s approval timeout costs no real time. `VirtualClock`
+(`agentfakes.virtual_time`) is a ManualClock that also makes the app's own clock virtual.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ class ChangeSignal:
         self.lock = threading.RLock()
         self.condition = threading.Condition(self.lock)
         self.version = 0
-        self._futures: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        # A dict, not a set: waiters wake in the order they started waiting, so concurrent
+        # readers interleave the same way on every run.
+        self._futures: dict[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]], None] = {}
 
     def notify(self) -> None:
         with self.lock:
             self.version += 1
             self.condition.notify_all()
-            futures, self._futures = self._futures, set()
+            futures, self._futures = self._futures, {}
         for loop, future in futures:
             if loop.is_closed():
                 continue
@@ -43,7 +46,7 @@ class ChangeSignal:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self.lock:
-            self._futures.add((loop, future))
+            self._futures[(loop, future)] = None
         return future
 
 
@@ -75,8 +78,13 @@ class Clock(ABC):
         """The same as `wait`, without blocking the event loop."""
 
 
+# The VirtualClock currently active, if any (set by `agentfakes.virtual_time`). While one is,
+# wall-clock time *is* virtual, so a RealClock engine must wait the virtual way too.
+_active_virtual: Clock | None = None
+
+
 class RealClock(Clock):
-    """Wall-clock time: `time.time()`, waits in real seconds."""
+    """Wall-clock time: `time.time()`, waits in real seconds (virtual ones under a VirtualClock)."""
 
     def now(self) -> float:
         return time.time()
@@ -86,6 +94,10 @@ class RealClock(Clock):
         return True
 
     def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        virtual = _active_virtual
+        if virtual is not None:  # time.time() is virtual: waiting for it in real time would hang
+            virtual.wait(signal, version, deadline)
+            return
         with signal.lock:
             while signal.version == version:
                 if deadline is None:
@@ -97,6 +109,10 @@ class RealClock(Clock):
                 signal.condition.wait(remaining)
 
     async def wait_async(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
+        virtual = _active_virtual
+        if virtual is not None:
+            await virtual.wait_async(signal, version, deadline)
+            return
         future = signal.future()
         if signal.version != version:
             return
@@ -168,6 +184,10 @@ class ManualClock(Clock):
         """Move time forward to `instant` (no-op if it is already past)."""
         return self.advance(max(0.0, instant - self._now))
 
+    def _jump(self, deadline: float) -> None:
+        """A reader waited its grace for nothing: time moves on to `deadline` by itself."""
+        self.advance_to(deadline)
+
     def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
         with signal.lock:
             if signal.version != version:
@@ -176,7 +196,7 @@ class ManualClock(Clock):
             if signal.version != version:
                 return
         if deadline is not None:
-            self.advance_to(deadline)
+            self._jump(deadline)
 
     async def wait_async(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
         future = signal.future()
@@ -193,4 +213,4 @@ class ManualClock(Clock):
         except TimeoutError:
             pass
         if signal.version == version and deadline is not None:
-            self.advance_to(deadline)
+            self._jump(deadline)
