@@ -68,6 +68,7 @@ from agentfakes.models import (  # noqa: E402
 from agentfakes.script import Script  # noqa: E402
 from agentfakes.seeding import seed  # noqa: E402
 from agentfakes.server import FakeRunsServer  # noqa: E402
+from agentfakes.virtual_time import VirtualClock, VirtualTimeError  # noqa: E402
 
 __all__ = [
     "AgentfakesError",
@@ -108,6 +109,8 @@ __all__ = [
     "UnmockedRequestError",
     "UnusedScriptError",
     "Usage",
+    "VirtualClock",
+    "VirtualTimeError",
     "assert_cancelled",
     "assert_completed",
     "assert_event_sequence",

@@ -39,6 +39,7 @@ class _Asgi:
     def __init__(self, server: FakeRunsServer) -> None:
         self.server = server
         self.readers: set[StreamReader] = set()
+        self.started = threading.Event()  # uvicorn's loop runs and will serve the socket
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -120,6 +121,7 @@ class _Asgi:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
+                self.started.set()
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -192,6 +194,8 @@ class LoopbackServer:
                 daemon=True,
             )
             self._thread.start()
+            if not self._app.started.wait(timeout=10):
+                raise RuntimeError(f"agentfakes: the loopback server on {self.url} did not start")
             self.server.loopback_url = self.url
         return self.url
 

@@ -23,6 +23,7 @@ from agentfakes.factories import (
     ToolCallFactory,
 )
 from agentfakes.server import FakeRunsServer
+from agentfakes.virtual_time import VirtualClock
 
 _SEED_HINT = pytest.StashKey[str]()
 TRANSPORTS = ("mock", "loopback")
@@ -175,6 +176,14 @@ def fake_runs_server(request: pytest.FixtureRequest) -> Iterator[FakeRunsServer]
         yield server
     if not request.node.stash.get(_CALL_FAILED, False):
         server.verify()
+
+
+@pytest.fixture
+def virtual_clock() -> Iterator[VirtualClock]:
+    """Virtual time for this test: `time.sleep`, `asyncio.sleep`, `time.time()`,
+    `datetime.now()` follow it; `fake_runs_server` runs on it when both are requested."""
+    with VirtualClock() as clock:
+        yield clock
 
 
 @pytest.fixture
