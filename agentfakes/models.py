@@ -160,24 +160,54 @@ class Run(_WireModel):
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON dict the real server sends: absent fields absent, in the server's order."""
-        wire: dict[str, Any] = {
-            "object": self.object,
-            "run_id": self.run_id,
-            "status": self.status.value,
-            "updated_at": self.updated_at,
-            "created_at": self.created_at,
-            "session_id": self.session_id,
-            "model": self.model,
-        }
-        if self.last_event is not None:
-            wire["last_event"] = self.last_event
-        if self.status is RunStatus.COMPLETED:
-            wire["output"] = self.output
-            wire["usage"] = (self.usage or RunUsage()).to_wire()
-        if self.status is RunStatus.FAILED:
-            wire["error"] = self.error
+        wire = run_wire(
+            run_id=self.run_id,
+            status=self.status,
+            updated_at=self.updated_at,
+            created_at=self.created_at,
+            session_id=self.session_id,
+            model=self.model,
+            last_event=self.last_event,
+            output=self.output,
+            usage=self.usage,
+            error=self.error,
+        )
         wire.update(self._extras())
         return wire
+
+
+def run_wire(
+    *,
+    run_id: str,
+    status: RunStatus,
+    updated_at: float,
+    created_at: float,
+    session_id: Any,
+    model: Any,
+    last_event: str | None,
+    output: str | None,
+    usage: RunUsage | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """The run object of spec §3: `last_event` once set, `output`/`usage` only when
+    completed, `error` only when failed; keys in the server's insertion order."""
+    wire: dict[str, Any] = {
+        "object": "hermes.run",
+        "run_id": run_id,
+        "status": status.value,
+        "updated_at": updated_at,
+        "created_at": created_at,
+        "session_id": session_id,
+        "model": model,
+    }
+    if last_event is not None:
+        wire["last_event"] = last_event
+    if status is RunStatus.COMPLETED:
+        wire["output"] = output
+        wire["usage"] = (usage or RunUsage()).to_wire()
+    elif status is RunStatus.FAILED:
+        wire["error"] = error
+    return wire
 
 
 # ---------------------------------------------------------------- events (spec §5.3)

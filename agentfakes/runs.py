@@ -28,6 +28,7 @@ from agentfakes.models import (
     RunUsage,
     ToolCompleted,
     ToolStarted,
+    run_wire,
 )
 from agentfakes.script import (
     Approval,
@@ -148,23 +149,18 @@ class RunRecord:
 
     def to_wire(self) -> dict[str, Any]:
         """The run object exactly as `GET /v1/runs/{id}` returns it (spec §3)."""
-        wire: dict[str, Any] = {
-            "object": "hermes.run",
-            "run_id": self.run_id,
-            "status": self.status.value,
-            "updated_at": self.updated_at,
-            "created_at": self.created_at,
-            "session_id": self.session_id,
-            "model": self.model,
-        }
-        if self.last_event is not None:
-            wire["last_event"] = self.last_event
-        if self.status is RunStatus.COMPLETED:
-            wire["output"] = self.output
-            wire["usage"] = (self.usage or RunUsage()).to_wire()
-        elif self.status is RunStatus.FAILED:
-            wire["error"] = self.error
-        return wire
+        return run_wire(
+            run_id=self.run_id,
+            status=self.status,
+            updated_at=self.updated_at,
+            created_at=self.created_at,
+            session_id=self.session_id,
+            model=self.model,
+            last_event=self.last_event,
+            output=self.output,
+            usage=self.usage,
+            error=self.error,
+        )
 
     def to_run(self) -> Run:
         return Run.model_validate(self.to_wire())
