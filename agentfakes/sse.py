@@ -75,6 +75,16 @@ class StreamReader:
         with engine.lock:
             now = engine.tick()
             items = self.record.stream.items
+            fault = self.fault
+            if (
+                fault is not None
+                and fault.stream == "stall"
+                and items
+                and not self._fault_spent
+                and self._data_frames >= fault.after
+            ):
+                self._fault_spent = True
+                self._stall_until = now + fault.seconds
             stalled = self._stall_until is not None and now < self._stall_until
             if items and not stalled:
                 if self.fault is not None:
@@ -112,10 +122,6 @@ class StreamReader:
         if kind == "no_terminal" and ends_here:
             self.close()
             return []
-        if kind == "stall" and at_mark:
-            self._fault_spent = True
-            self._stall_until = now + fault.seconds
-            return _Wait(self.engine.signal.version, self._stall_until)
         if kind == "malformed" and at_mark and item is not None:
             self._fault_spent = True
             whole = frame(item)
