@@ -202,7 +202,7 @@ class Factory(Generic[T]):
 _PROMPTS = (
     "Summarize {path} in three bullet points.",
     "Why does `{test}` fail on main? Fix it if the fix is small.",
-    "List the TODOs under {folder} and group them by module.",
+    "List the unfinished tasks under {folder} and group them by module.",
     "Draft release notes for version {version}.",
     "Check whether {url} is up and tell me the status code.",
     "Rename `{word}` to `{other}` across the repository and run the tests.",
