@@ -71,6 +71,13 @@ async def _aenumerate(items: AsyncIterable[Any]) -> AsyncIterator[tuple[int, Any
 # ====================================================================== sync clients
 
 
+def _ok(response: httpx.Response) -> dict[str, Any]:
+    """A 200 JSON answer from an httpx client, or the body in the failure message."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 class SyncApp(Protocol):
     def create(self, text: str) -> str: ...
     def get(self, run_id: str) -> dict[str, Any]: ...
@@ -90,7 +97,7 @@ class HttpxApp:
         return run_id
 
     def get(self, run_id: str) -> dict[str, Any]:
-        return self._ok(self.client.get(f"/v1/runs/{run_id}"))
+        return _ok(self.client.get(f"/v1/runs/{run_id}"))
 
     def events(self, run_id: str) -> Iterator[dict[str, Any]]:
         with self.client.stream("GET", f"/v1/runs/{run_id}/events") as response:
@@ -99,16 +106,10 @@ class HttpxApp:
             yield from data_lines(response.iter_lines())
 
     def approve(self, run_id: str, choice: str) -> dict[str, Any]:
-        return self._ok(self.client.post(f"/v1/runs/{run_id}/approval", json={"choice": choice}))
+        return _ok(self.client.post(f"/v1/runs/{run_id}/approval", json={"choice": choice}))
 
     def stop(self, run_id: str) -> dict[str, Any]:
-        return self._ok(self.client.post(f"/v1/runs/{run_id}/stop"))
-
-    @staticmethod
-    def _ok(response: httpx.Response) -> dict[str, Any]:
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return _ok(self.client.post(f"/v1/runs/{run_id}/stop"))
 
 
 class RequestsApp:
@@ -196,7 +197,7 @@ class AsyncHttpxApp:
         return run_id
 
     async def get(self, run_id: str) -> dict[str, Any]:
-        return self._ok(await self.client.get(f"/v1/runs/{run_id}"))
+        return _ok(await self.client.get(f"/v1/runs/{run_id}"))
 
     async def events(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
         path = f"/v1/runs/{run_id}/events"
@@ -217,16 +218,10 @@ class AsyncHttpxApp:
 
     async def approve(self, run_id: str, choice: str) -> dict[str, Any]:
         path = f"/v1/runs/{run_id}/approval"
-        return self._ok(await self.client.post(path, json={"choice": choice}))
+        return _ok(await self.client.post(path, json={"choice": choice}))
 
     async def stop(self, run_id: str) -> dict[str, Any]:
-        return self._ok(await self.client.post(f"/v1/runs/{run_id}/stop"))
-
-    @staticmethod
-    def _ok(response: httpx.Response) -> dict[str, Any]:
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return _ok(await self.client.post(f"/v1/runs/{run_id}/stop"))
 
 
 class AiohttpApp:
