@@ -1,0 +1,31 @@
+"""Factories: realistic, seeded Runs, events, Results, tool calls and messages for tests.
+
+`RunFactory.failed()`, `ResultFactory.build("max_iterations")`,
+`RunEventFactory.sequence(tools=2, approval="deny")`: declarative classes over the models
+(`base.py`), drawing text from one catalogue (`content.py`) and randomness from
+`agentfakes.seed(n)`. Runs live in `runs.py`, tool calls / messages / Results in
+`results.py`, events in `events.py` and the order of a run's stream in `sequences.py`.
+"""
+
+from agentfakes.factories.base import Factory, Lazy, Param, Values
+from agentfakes.factories.events import RunEventFactory
+from agentfakes.factories.results import MessageFactory, ResultFactory, ToolCallFactory
+from agentfakes.factories.runs import RunFactory, RunUsageFactory
+from agentfakes.factories.sequences import APPROVALS, OUTCOMES, UNSET, Outcome
+
+__all__ = [
+    "APPROVALS",
+    "OUTCOMES",
+    "UNSET",
+    "Factory",
+    "Lazy",
+    "MessageFactory",
+    "Outcome",
+    "Param",
+    "ResultFactory",
+    "RunEventFactory",
+    "RunFactory",
+    "RunUsageFactory",
+    "ToolCallFactory",
+    "Values",
+]
