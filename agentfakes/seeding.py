@@ -1,25 +1,32 @@
-"""One process-wide, seeded source of randomness for every factory and generated id.
+"""One process-wide, seeded source of randomness and of every generated id.
 
-Everything random in agentfakes (faker text, token counts, run ids, timing gaps) is drawn
-from the single `random.Random` below, and the shared `Faker` draws from that same object.
-`seed(n)` therefore makes everything that follows reproducible: same seed, same objects,
-byte for byte (timestamps come from the clock, which freezegun or a VirtualClock controls).
+Everything random in agentfakes (faker text, token counts, run/response/call ids, timing
+gaps) is drawn from the single `random.Random` below, and the shared `Faker` draws from
+that same object. `seed(n)` therefore makes everything that follows reproducible: same
+seed, same objects, byte for byte. Timestamps (and the epoch in created session ids) come
+from the clock, which freezegun or a VirtualClock controls.
+
+The Faker is built on first use, not at import: building one scans faker's locale modules,
+which costs start-up time that `import agentfakes` should not pay. Built late or early, it
+draws from the shared Random, so `seed(n)` gives the same text either way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import time
+import uuid
+from typing import TYPE_CHECKING, Literal
 
-from faker import Faker
+if TYPE_CHECKING:
+    from faker import Faker
 
 DEFAULT_SEED = 20_240_601
 """The seed in force until someone calls `seed()`; the pytest plugin's default, too."""
 
 _rng = random.Random(DEFAULT_SEED)
-_faker = Faker("en_US")
-# faker draws from our Random, so one `seed()` reseeds both (its stub omits this setter)
-_faker.random = _rng  # type: ignore[attr-defined]
+_faker: Faker | None = None
 _current_seed = DEFAULT_SEED
 
 
@@ -43,13 +50,29 @@ def rng() -> random.Random:
 
 
 def faker() -> Faker:
-    """The shared Faker (en_US), drawing from `rng()`, for realistic text."""
+    """The shared Faker (en_US), drawing from `rng()`, for realistic text; built on first use."""
+    global _faker
+    if _faker is None:
+        from faker import Faker
+
+        fake = Faker("en_US")
+        # faker draws from our Random, so one `seed()` reseeds both (its stub omits this setter)
+        fake.random = _rng  # type: ignore[attr-defined]
+        _faker = fake
     return _faker
 
 
 def random_hex(nbytes: int) -> str:
     """`nbytes` random bytes as lowercase hex, from the seeded Random (not os.urandom)."""
     return f"{_rng.getrandbits(nbytes * 8):0{nbytes * 2}x}"
+
+
+def random_uuid4() -> uuid.UUID:
+    """A version-4 UUID from the seeded Random: what `uuid.uuid4()` gives the real server."""
+    return uuid.UUID(int=_rng.getrandbits(128), version=4)
+
+
+# ---------------------------------------------------------------- ids, shaped like the server's
 
 
 def new_run_id() -> str:
@@ -60,6 +83,49 @@ def new_run_id() -> str:
 def new_call_id() -> str:
     """An OpenAI-style tool call id (`call_` + 24 hex) for conversation messages."""
     return f"call_{random_hex(12)}"
+
+
+def new_response_id() -> str:
+    """A Responses API id: `resp_` + uuid4().hex[:28] (beyond-runs spec §5.2, §5.3)."""
+    return f"resp_{random_uuid4().hex[:28]}"
+
+
+def new_completion_id() -> str:
+    """A chat completion id: `chatcmpl-` + uuid4().hex[:29] (beyond-runs spec §4.1 step 11)."""
+    return f"chatcmpl-{random_uuid4().hex[:29]}"
+
+
+def new_item_id(kind: Literal["fc", "fco", "msg"]) -> str:
+    """A Responses output item id: `fc_`, `fco_` or `msg_` + uuid4().hex[:24] (spec §5.3)."""
+    return f"{kind}_{random_uuid4().hex[:24]}"
+
+
+def new_session_id() -> str:
+    """The id `POST /api/sessions` gives a session created without one: `api_<epoch>_<8hex>`.
+
+    beyond-runs spec §6.2; the epoch is whole seconds of the clock (freezegun or a
+    VirtualClock controls it), the 8 hex digits come from the seeded Random.
+    """
+    return f"api_{int(time.time())}_{random_uuid4().hex[:8]}"
+
+
+def new_response_session_id() -> str:
+    """The session id of an unchained `/v1/responses` request: a UUID4 (spec §5.1 step 12)."""
+    return str(random_uuid4())
+
+
+def derived_session_id(system_prompt: str | None, first_user_message: str) -> str:
+    """A chat session id without `X-Hermes-Session-Id`: `api-` + 16 hex of a content hash.
+
+    beyond-runs spec §4.1 step 10, §6.1: sha256 of `<system prompt or "">\\n<first user
+    message>`, so every turn of one conversation (and, the quirk, every conversation with
+    the same opening) shares it. Not random: it draws nothing from the seeded Random.
+    """
+    text = f"{system_prompt or ''}\n{first_user_message}"
+    return f"api-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
+
+
+# ---------------------------------------------------------------- per-test seeds
 
 
 def derive_seed(base: int, key: str) -> int:

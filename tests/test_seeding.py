@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
 import sys
 import textwrap
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+from freezegun import freeze_time
 
 from agentfakes import seeding
 from agentfakes.factories import RunFactory
@@ -62,6 +65,90 @@ def test_run_ids_are_seeded_and_shaped_like_the_server(monkeypatch: pytest.Monke
     seeding.seed(9)
     assert seeding.new_run_id() == ids[0]
     assert re.fullmatch(r"call_[0-9a-f]{24}", seeding.new_call_id())
+
+
+def test_surface_ids_are_seeded_and_shaped_like_hermes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """beyond-runs spec §4.1, §5.2, §5.3, §6.2: the shapes of hermes-agent 0.19.0's ids."""
+
+    def no_uuid() -> uuid.UUID:
+        raise AssertionError("ids must come from the seeded Random, not uuid4")
+
+    monkeypatch.setattr(uuid, "uuid4", no_uuid)
+
+    def draw() -> list[str]:
+        return [
+            seeding.new_response_id(),
+            seeding.new_completion_id(),
+            seeding.new_item_id("fc"),
+            seeding.new_item_id("fco"),
+            seeding.new_item_id("msg"),
+            seeding.new_response_session_id(),
+            seeding.new_session_id(),
+        ]
+
+    with freeze_time("2026-03-01 12:00:00"):
+        seeding.seed(4)
+        ids = draw()
+        seeding.seed(4)
+        assert draw() == ids
+    response, completion, fc, fco, msg, response_session, session = ids
+    assert re.fullmatch(r"resp_[0-9a-f]{28}", response)
+    assert re.fullmatch(r"chatcmpl-[0-9a-f]{29}", completion)
+    assert re.fullmatch(r"fc_[0-9a-f]{24}", fc) and re.fullmatch(r"fco_[0-9a-f]{24}", fco)
+    assert re.fullmatch(r"msg_[0-9a-f]{24}", msg)
+    assert uuid.UUID(response_session).version == 4 and str(uuid.UUID(response_session)) == (
+        response_session
+    )
+    epoch = int(datetime(2026, 3, 1, 12, tzinfo=UTC).timestamp())
+    assert re.fullmatch(rf"api_{epoch}_[0-9a-f]{{8}}", session)
+    # cut from a uuid4's hex, as the server does: the version nibble is there too
+    assert response[5 + 12] == "4" and completion[9 + 12] == "4"
+    seeding.seed(5)
+    assert len({seeding.new_response_id() for _ in range(500)}) == 500
+
+
+def test_derived_chat_session_ids_are_content_hashes_not_draws() -> None:
+    """beyond-runs spec §4.1 step 10, §6.1: `api-` + 16 hex of sha256(system \\n first message)."""
+    seeding.seed(1)
+    state = seeding.rng().getstate()
+    first = seeding.derived_session_id(None, "Hello")
+    assert re.fullmatch(r"api-[0-9a-f]{16}", first)
+    assert seeding.rng().getstate() == state  # draws nothing: the same every run, any seed
+    assert first == seeding.derived_session_id("", "Hello")  # no system prompt hashes as ""
+    assert first != seeding.derived_session_id("Be brief.", "Hello")
+    assert first != seeding.derived_session_id(None, "Hello!")
+    digest = hashlib.sha256(b"Be brief.\nHello").hexdigest()
+    assert seeding.derived_session_id("Be brief.", "Hello") == f"api-{digest[:16]}"
+
+
+def test_faker_is_built_on_first_use() -> None:
+    """Building a Faker scans locale modules: importing seeding must not pay for it."""
+    code = textwrap.dedent(
+        f"""
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location("seeding", {seeding.__file__!r})
+        seeding = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(seeding)
+        assert "faker" not in sys.modules and seeding._faker is None
+        fake = seeding.faker()
+        assert "faker" in sys.modules and seeding.faker() is fake
+        assert fake.random is seeding.rng()
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_a_faker_built_late_says_what_one_built_early_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seeding.seed(5)
+    early = [seeding.faker().sentence(), seeding.rng().random(), seeding.faker().name()]
+    monkeypatch.setattr(seeding, "_faker", None)  # as if no one had asked for it yet
+    seeding.seed(5)
+    late = [seeding.faker().sentence(), seeding.rng().random(), seeding.faker().name()]
+    assert late == early
 
 
 def test_random_hex_keeps_leading_zeros() -> None:
