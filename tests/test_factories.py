@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -363,6 +364,48 @@ def test_timestamps_come_from_the_frozen_clock() -> None:
         assert RunEventFactory.sequence()[0].timestamp > now
         frozen.tick(60)
         assert RunFactory.completed().updated_at == now + 60
+
+
+def run_and_its_events() -> list[Any]:
+    """A run, the events it streamed, a lone event and a fresh stream, as wire dicts."""
+    run = RunFactory.completed()
+    return [
+        run.to_wire(),
+        *(e.to_wire() for e in RunEventFactory.sequence_for(run, tools=1, approval="once")),
+        RunEventFactory.build("message.delta").to_wire(),
+        *(e.to_wire() for e in RunEventFactory.sequence(tools=1)),
+    ]
+
+
+def test_same_seed_gives_the_same_timestamps_under_a_frozen_clock() -> None:
+    """Issue 8: timestamps follow the clock, so freezing it makes them repeat with the seed."""
+    with freeze_time(FROZEN):
+        seeding.seed(11)
+        first = run_and_its_events()
+    with freeze_time(FROZEN):
+        seeding.seed(11)
+        second = run_and_its_events()
+    assert json.dumps(first) == json.dumps(second)
+    stamps = [first[0]["created_at"], first[0]["updated_at"]]
+    stamps += [wire["timestamp"] for wire in first[1:]]
+    assert len(set(stamps)) > 3  # real, distinct times, not one constant
+
+
+def test_on_a_real_clock_timestamps_move_and_the_rest_repeats() -> None:
+    with freeze_time(FROZEN):
+        seeding.seed(11)
+        frozen = run_and_its_events()[0]
+    seeding.seed(11)
+    before = time.time()
+    real = run_and_its_events()[0]
+    assert before <= real["updated_at"] <= time.time()
+    assert real["updated_at"] - real["created_at"] == pytest.approx(
+        frozen["updated_at"] - frozen["created_at"]
+    )
+    unclocked = {"created_at", "updated_at"}
+    assert {k: v for k, v in real.items() if k not in unclocked} == {
+        k: v for k, v in frozen.items() if k not in unclocked
+    }
 
 
 # ---------------------------------------------------------------- single events
