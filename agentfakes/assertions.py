@@ -2,8 +2,13 @@
 
 Each helper accepts whatever a test has at hand (a `Run`, a `Result`, a wire dict of either,
 a list of events, the fake server's run record, or for sequences a captured SSE body) and
-raises `AssertionError` with a message that says what was found instead. The messages are
-built in `failure_messages`; this module only decides pass or fail.
+raises `AssertionError` with a message that says what was found instead. This module only
+decides pass or fail: `_observed` derives what the argument shows (the run its events imply,
+its tool calls), `failure_messages` words the messages.
+
+It stays one module: every helper is the same three steps (normalise the argument, compare,
+fail) over one shared normaliser and one set of checks; most of its length is the typed
+overloads and the docstrings users read.
 """
 
 from __future__ import annotations
@@ -11,11 +16,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol, TypeAlias, overload
+from typing import Any, NoReturn, TypeAlias, overload
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from agentfakes import failure_messages as fm
+from agentfakes._observed import (
+    ObservedToolCall,
+    RunRecordLike,
+    calls_from_events,
+    find_subsequence,
+    kind_of,
+    pending_approvals,
+    run_from_events,
+)
 from agentfakes.models import (
     EVENT_NAMES,
     ApprovalRequest,
@@ -34,17 +48,8 @@ from agentfakes.models import (
     ToolStarted,
     carries_iteration_limit_notice,
     parse_event,
+    parse_run_events,
 )
-
-
-class RunRecordLike(Protocol):
-    """The part of the fake server's run record the assertions read."""
-
-    def to_run(self) -> Run: ...
-
-    @property
-    def events(self) -> Sequence[RunEvent]: ...
-
 
 # `BaseModel` too: a list literal mixing event classes is inferred as their private base class.
 EventLike: TypeAlias = "RunEvent | BaseModel | dict[str, Any]"
@@ -81,16 +86,6 @@ class _Subject:
     run: Run | None = None
     events: list[RunEvent] | None = None  # None: not known (a bare Run)
     from_events: bool = False  # `run` was derived from the events alone
-
-
-@dataclass
-class ObservedToolCall:
-    """One tool call as an assertion saw it; the wire knows no arguments, a Result no preview."""
-
-    name: str
-    arguments: dict[str, Any] | None = None
-    preview: str | None = None
-    succeeded: bool | None = None  # None: tool.started without its tool.completed yet
 
 
 # ---------------------------------------------------------------- run status
@@ -236,7 +231,7 @@ def assert_waiting_for_approval(
         )
     run = _expect_status(subject, RunStatus.WAITING_FOR_APPROVAL, "be waiting for approval")
     if command is not None and subject.events is not None:
-        pending = _pending_approvals(subject.events)
+        pending = pending_approvals(subject.events)
         if not any(_matches(command, request.command, exact=True) for request in pending):
             _fail(
                 fm.approval_command_mismatch(fm.run_subject(run), command, pending, subject.events)
@@ -286,7 +281,7 @@ def assert_tool_called(
                 "arguments= needs a Result: the Hermes wire carries no tool arguments "
                 "(spec §5.3); check tool.started's preview with preview= instead"
             )
-        calls = _calls_from_events(subject.events or [])
+        calls = calls_from_events(subject.events or [])
     matching = [
         call
         for call in calls
@@ -342,7 +337,7 @@ def assert_event_sequence(
     terminal_at = next((i for i, event in enumerate(parsed) if event.is_terminal), None)
     trailing = terminal_at is not None and terminal_at < len(parsed) - 1
     if subsequence:
-        found_at = _find_subsequence(expected, actual)
+        found_at = find_subsequence(expected, actual)
         if len(found_at) < len(expected):
             _fail(fm.subsequence_missing(expected, actual, found_at))
     elif actual != expected:
@@ -358,32 +353,11 @@ def assert_event_sequence(
 # ---------------------------------------------------------------- normalising the argument
 
 
-def _kind_of(x: object) -> str | None:
-    """Which of the accepted argument kinds `x` is, or None."""
-    if isinstance(x, Result):
-        return "result"
-    if isinstance(x, Run):
-        return "run"
-    if isinstance(x, dict):
-        if x.get("object") == "hermes.run" or ("run_id" in x and "status" in x):
-            return "run_dict"
-        if "stop_reason" in x or "tool_calls_made" in x:
-            return "result_dict"
-        return None
-    if isinstance(x, str | bytes):
-        return "sse"
-    if callable(getattr(x, "to_run", None)) and hasattr(x, "events"):
-        return "record"
-    if isinstance(x, list | tuple):
-        return "events"
-    return None
-
-
 def _subject(
     x: object, function: str, kinds: Sequence[str], hints: Mapping[str, str] | None = None
 ) -> _Subject:
     """Normalise an assertion's argument, or raise TypeError saying what the helper accepts."""
-    kind = _kind_of(x)
+    kind = kind_of(x)
     if kind is None or kind not in kinds:
         hint = {"sse": _SSE_HINT, **(hints or {})}.get(kind or "")
         raise TypeError(fm.unsupported_input(function, kinds, x, hint))
@@ -396,8 +370,8 @@ def _subject(
     if kind == "result_dict":
         return _Subject(result=Result.model_validate(x))
     if isinstance(x, str | bytes):
-        events = _events_from_sse(x)
-        return _Subject(run=_run_from_events(events), events=events, from_events=True)
+        events = parse_run_events(x)
+        return _Subject(run=run_from_events(events), events=events, from_events=True)
     if kind == "record":
         run = x.to_run()  # type: ignore[attr-defined]
         if isinstance(run, dict):
@@ -406,7 +380,7 @@ def _subject(
             raise TypeError(f"the record's to_run() returned {type(run).__name__}, not a Run")
         return _Subject(run=run, events=_coerce_events(x.events, function))  # type: ignore[attr-defined]
     events = _coerce_events(x, function)  # type: ignore[arg-type]
-    return _Subject(run=_run_from_events(events), events=events, from_events=True)
+    return _Subject(run=run_from_events(events), events=events, from_events=True)
 
 
 def _coerce_events(items: Sequence[object], function: str) -> list[RunEvent]:
@@ -423,100 +397,6 @@ def _coerce_events(items: Sequence[object], function: str) -> list[RunEvent]:
                 f"{fm.describe_object(item)}, not a run event model or wire dict"
             )
     return events
-
-
-def _events_from_sse(data: str | bytes) -> list[RunEvent]:
-    """Parse a captured Hermes SSE body: one `data:` line per frame, comments skipped (§5.1)."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    events: list[RunEvent] = []
-    for number, frame in enumerate(text.split("\n\n")):
-        lines = [line for line in frame.split("\n") if line.startswith("data:")]
-        if not lines:
-            continue  # blank, or only comments such as `: keepalive` / `: stream closed`
-        payload = "\n".join(line[len("data:") :].removeprefix(" ") for line in lines)
-        try:
-            events.append(parse_event(payload))
-        except ValidationError as exc:
-            raise ValueError(
-                f"SSE frame {number} is not a Hermes run event: {fm.clip(payload)}\n{exc}"
-            ) from exc
-    return events
-
-
-def _run_from_events(events: Sequence[RunEvent]) -> Run | None:
-    """The run object the server would report after exactly these events (spec §3, §4)."""
-    if not events:
-        return None
-    end = next((i + 1 for i, event in enumerate(events) if event.is_terminal), len(events))
-    seen, terminal = list(events[:end]), events[end - 1]
-    gates = [event for event in seen if isinstance(event, ApprovalRequest | ApprovalResponded)]
-    fields: dict[str, Any] = {}
-    if isinstance(terminal, RunCompleted):
-        status = RunStatus.COMPLETED
-        fields = {"output": terminal.output, "usage": terminal.usage}
-    elif isinstance(terminal, RunFailed):
-        status, fields = RunStatus.FAILED, {"error": terminal.error}
-    elif isinstance(terminal, RunCancelled):
-        status = RunStatus.CANCELLED
-    elif gates and isinstance(gates[-1], ApprovalRequest):
-        status = RunStatus.WAITING_FOR_APPROVAL  # stays so even after a timeout (§4 quirk)
-    else:
-        status = RunStatus.RUNNING
-    named = [event for event in seen if not isinstance(event, MessageDelta)]
-    return Run(
-        run_id=events[0].run_id,
-        status=status,
-        created_at=events[0].timestamp,
-        updated_at=seen[-1].timestamp,
-        last_event=str(named[-1].event) if named else None,
-        **fields,
-    )
-
-
-def _pending_approvals(events: Sequence[RunEvent]) -> list[ApprovalRequest]:
-    """Approval requests not yet resolved: a response resolves the oldest `resolved` (§7)."""
-    pending: list[ApprovalRequest] = []
-    for event in events:
-        if isinstance(event, ApprovalRequest):
-            pending.append(event)
-        elif isinstance(event, ApprovalResponded):
-            del pending[: max(event.resolved, 1)]
-        elif event.is_terminal:
-            pending.clear()
-    return pending
-
-
-def _calls_from_events(events: Sequence[RunEvent]) -> list[ObservedToolCall]:
-    """Pair each tool.started with the next tool.completed of the same tool, in order."""
-    calls: list[ObservedToolCall] = []
-    open_calls: dict[str, list[ObservedToolCall]] = {}
-    for event in events:
-        if isinstance(event, ToolStarted):
-            call = ObservedToolCall(event.tool, preview=event.preview)
-            calls.append(call)
-            open_calls.setdefault(event.tool, []).append(call)
-        elif isinstance(event, ToolCompleted):
-            waiting = open_calls.get(event.tool)
-            if waiting:
-                waiting.pop(0).succeeded = not event.error
-            else:  # a completion whose start the list does not hold
-                calls.append(ObservedToolCall(event.tool, succeeded=not event.error))
-    return calls
-
-
-def _find_subsequence(expected: Sequence[str], actual: Sequence[str]) -> list[int]:
-    """Where each expected name occurs in order (earliest match); shorter if one is missing."""
-    found_at: list[int] = []
-    start = 0
-    for name in expected:
-        try:
-            start = actual.index(name, start)
-        except ValueError:
-            break
-        found_at.append(start)
-        start += 1
-    return found_at
 
 
 # ---------------------------------------------------------------- checks and failing

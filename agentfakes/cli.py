@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import httpx
 
 from agentfakes.models import Result, parse_event
+from agentfakes.models.sse import SseFrame, SseParser
 from agentfakes.script import Script
 from agentfakes.server import FakeRunsServer
 
@@ -45,11 +46,12 @@ def demo(out: _Printer) -> int:
         with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
             kind = stream.headers["content-type"]
             out.say(f"GET /v1/runs/{{id}}/events → {stream.status_code} {kind}")
-            for line in stream.iter_lines():
-                if not line:
-                    continue
-                out.say(f"  {line[:110]}{'…' if len(line) > 110 else ''}")
-                if line.startswith("data: ") and parse_event(line).event == "approval.request":
+            parser = SseParser()
+            frames = (frame for chunk in stream.iter_bytes() for frame in parser.feed(chunk))
+            for frame in frames:
+                for line in _frame_lines(frame):
+                    out.say(f"  {line[:110]}{'…' if len(line) > 110 else ''}")
+                if frame.data is not None and parse_event(frame.data).event == "approval.request":
                     answer = client.post(f"/v1/runs/{run_id}/approval", json={"choice": "once"})
                     out.say(f"  → POST /approval {{'choice': 'once'}} → {answer.status_code}")
         final = client.get(f"/v1/runs/{run_id}").json()
@@ -61,6 +63,14 @@ def demo(out: _Printer) -> int:
         f"{server.requests.approvals(run_id)}"
     )
     return 0 if result.success else 1
+
+
+def _frame_lines(frame: SseFrame) -> list[str]:
+    """A parsed frame as the lines the server wrote (spec §5.1)."""
+    if frame.comment is not None:
+        return [f": {frame.comment}"]
+    lines = [f"event: {frame.event}"] if frame.event is not None else []
+    return lines + [f"data: {line}" for line in (frame.data or "").split("\n")]
 
 
 def serve(port: int, answer: str) -> int:

@@ -2,6 +2,8 @@
 
 The assertions decide *whether* something is wrong; these functions say *what was found
 instead* (status, stop_reason, error, output, the last few events), clipped to stay readable.
+It stays one module on purpose: every message a user reads is here, so the wording, the
+clipping and the layout stay consistent, and a change of voice is one file's diff.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from agentfakes.models import (
 if TYPE_CHECKING:
     import re
 
-    from agentfakes.assertions import ObservedToolCall
+    from agentfakes._observed import ObservedToolCall
 
 CLIP = 60  # characters of a user string shown before "…"
 RECENT_EVENTS = 5  # events listed under "last events:"

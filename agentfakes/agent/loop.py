@@ -1,14 +1,4 @@
-"""FakeAgent: an in-process agent loop driven by a scripted model, with RubyPi's semantics.
-
-Use it where your app would hold a real agent, so tests exercise the app's handling of every
-outcome (complete, max_iterations, error) without a model provider::
-
-    agent = FakeAgent(
-        turns=[call_tool("search", q="fakes"), reply("Found 3 results")],
-        tools={"search": lambda q: ["a", "b", "c"]},
-    )
-    result = agent.run("find fakes")
-    assert result.success and result.turns == 2
+"""FakeAgent: the agent loop, with RubyPi's semantics, driven by a scripted model.
 
 The loop mirrors RubyPi's `Agent::Loop#run` (lib/ruby_pi/agent/loop.rb):
 
@@ -21,34 +11,26 @@ The loop mirrors RubyPi's `Agent::Loop#run` (lib/ruby_pi/agent/loop.rb):
    go to 1. A raising or unknown tool is a failed tool call fed back to the model.
 4. Otherwise emit `turn_end` and stop with `complete`. `agent_end` fires after every call.
 
-Event payloads (each handler gets one dict, RubyPi's keys):
-
-=====================  ===============================================================
-event                  payload
-=====================  ===============================================================
-turn_start             ``{"turn": int}`` (1-based, counted per call)
-text_delta             ``{"content": str}``
-tool_execution_start   ``{"tool_name": str, "arguments": dict}``
-tool_execution_end     ``{"tool_name": str, "result": ToolResult, "success": bool,
-                       "duration_ms": float}``
-turn_end               ``{"turn": int, "has_tool_calls": bool}``
-agent_end              ``{"result": Result, "success": bool}``
-error                  ``{"error": Exception, "source": "agent_loop"}``, or
-                       ``{"error": ..., "source": "event_handler", "event": name}``
-=====================  ===============================================================
+The events and their payloads are listed in `agentfakes.agent.events`.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from http import HTTPStatus
 from typing import Any, Literal, TypeAlias
 
+from agentfakes.agent.errors import (
+    NEVER_SWALLOWED,
+    PROGRAMMING_ERRORS,
+    FakeAgentError,
+    TurnsExhaustedError,
+)
+from agentfakes.agent.events import AgentEvents, EventHandler
+from agentfakes.agent.turns import ModelTurn, ToolCallSpec, Turn, check_turn, reply
 from agentfakes.models import (
     Message,
     Result,
@@ -59,215 +41,7 @@ from agentfakes.models import (
     Usage,
 )
 
-__all__ = [
-    "AGENT_EVENTS",
-    "AgentCall",
-    "FakeAgent",
-    "FakeAgentError",
-    "ModelTurn",
-    "ProviderError",
-    "ToolCallSpec",
-    "TurnsExhaustedError",
-    "call_tool",
-    "call_tools",
-    "provider_error",
-    "redact_key",
-    "reply",
-]
-
-# RubyPi's Agent::EVENTS order (lib/ruby_pi/agent/events.rb), minus `compaction`, which a
-# fake without context compaction would never fire.
-AGENT_EVENTS = (
-    "text_delta",
-    "tool_execution_start",
-    "tool_execution_end",
-    "turn_start",
-    "turn_end",
-    "agent_end",
-    "error",
-)
-
-EventHandler: TypeAlias = Callable[[dict[str, Any]], object]
 Tool: TypeAlias = Callable[..., Any]
-
-
-# ---------------------------------------------------------------- errors
-
-
-class FakeAgentError(RuntimeError):
-    """A mistake in how the test scripted or drove the fake: always raised, never a Result."""
-
-
-class TurnsExhaustedError(FakeAgentError):
-    """The loop needed another model turn than the script holds (no silent default reply)."""
-
-
-class ProviderError(Exception):
-    """A model provider failure, worded like Hermes' redacted provider errors.
-
-    `ProviderError()` reads "HTTP 500: Internal Server Error"; `ProviderError(status=429)`
-    "HTTP 429: Too Many Requests"; `ProviderError("kaboom")` is any text you like.
-    """
-
-    def __init__(self, message: str | None = None, *, status: int = 500) -> None:
-        self.status = status
-        if message is None:
-            message = f"HTTP {status}: {_reason_phrase(status)}"
-        super().__init__(message)
-
-    @classmethod
-    def invalid_key(cls, api_key: str = "sk-proj-test-0123456789") -> ProviderError:
-        """The 401 a provider gives for a bad key, e.g. "HTTP 401: Invalid key sk-pro...6789"."""
-        return cls(f"HTTP 401: Invalid key {redact_key(api_key)}", status=401)
-
-
-def redact_key(secret: str) -> str:
-    """Mask a secret the way Hermes shows it in errors: first 6 and last 4 characters."""
-    if len(secret) < 18:
-        return "***"
-    return f"{secret[:6]}...{secret[-4:]}"
-
-
-def _reason_phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-# Like RubyPi's Loop::PROGRAMMING_ERRORS (NoMethodError, NameError, ArgumentError,
-# TypeError): bugs, re-raised instead of becoming an error Result. AssertionError is how a
-# test fails, so it is never swallowed anywhere (loop, tools or event handlers).
-_NEVER_SWALLOWED: tuple[type[BaseException], ...] = (AssertionError, FakeAgentError)
-_PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
-    TypeError,
-    NameError,
-    AttributeError,
-    *_NEVER_SWALLOWED,
-)
-
-
-# ---------------------------------------------------------------- the script vocabulary
-
-
-@dataclass(frozen=True)
-class ToolCallSpec:
-    """One tool call the fake model requests; `id` defaults to call_1, call_2, … per agent."""
-
-    name: str
-    arguments: Mapping[str, Any] = field(default_factory=dict)
-    id: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise TypeError(f"a tool call needs a non-empty str name, got {self.name!r}")
-        if not isinstance(self.arguments, Mapping):
-            raise TypeError(
-                f"tool call {self.name!r}: arguments must be a mapping, "
-                f"got {type(self.arguments).__name__}"
-            )
-        bad_keys = [key for key in self.arguments if not isinstance(key, str)]
-        if bad_keys:
-            raise TypeError(f"tool call {self.name!r}: argument names must be str, got {bad_keys}")
-        if self.id is not None and (not isinstance(self.id, str) or not self.id):
-            raise TypeError(f"tool call {self.name!r}: id must be a non-empty str or None")
-
-
-@dataclass(frozen=True)
-class ModelTurn:
-    """What the fake model does on one turn: stream text, request tools, or fail.
-
-    `deltas` sets how `text` is streamed (they must join to `text`); by default it is split
-    at word boundaries. With `raises`, the text (if any) streams and then the exception is
-    raised, as a provider whose stream breaks would.
-    """
-
-    text: str | None = None
-    tool_calls: Sequence[ToolCallSpec] = ()
-    usage: Usage = field(default_factory=Usage)
-    raises: BaseException | None = None
-    deltas: Sequence[str] | None = None
-
-    def __post_init__(self) -> None:
-        if self.text is not None and not isinstance(self.text, str):
-            raise TypeError(f"ModelTurn text must be a str or None, got {type(self.text).__name__}")
-        calls = tuple(self.tool_calls)
-        for call in calls:
-            if not isinstance(call, ToolCallSpec):
-                raise TypeError(
-                    f"ModelTurn tool_calls must be ToolCallSpec objects, got {call!r}; "
-                    'e.g. ToolCallSpec("search", {"q": "x"})'
-                )
-        object.__setattr__(self, "tool_calls", calls)
-        if not isinstance(self.usage, Usage):
-            raise TypeError(f"ModelTurn usage must be a Usage, got {type(self.usage).__name__}")
-        if self.raises is not None:
-            if not isinstance(self.raises, BaseException):
-                raise TypeError(
-                    f"ModelTurn raises must be an exception instance, got {self.raises!r}; "
-                    "e.g. ProviderError() rather than ProviderError"
-                )
-            if calls:
-                raise ValueError("a ModelTurn that raises cannot also request tool calls")
-        if self.deltas is not None:
-            deltas = tuple(self.deltas)
-            if not all(isinstance(delta, str) for delta in deltas):
-                raise TypeError("ModelTurn deltas must all be str")
-            if "".join(deltas) != (self.text or ""):
-                raise ValueError(
-                    f"ModelTurn deltas {list(deltas)!r} do not join to its text {self.text!r}"
-                )
-            object.__setattr__(self, "deltas", deltas)
-
-    def with_text(self, text: str) -> ModelTurn:
-        """This turn, also saying `text` (e.g. "Let me search" before a tool call)."""
-        return replace(self, text=text, deltas=None)
-
-    def with_usage(self, input_tokens: int = 0, output_tokens: int = 0) -> ModelTurn:
-        """This turn, reporting the given token usage."""
-        return replace(self, usage=Usage(input_tokens=input_tokens, output_tokens=output_tokens))
-
-    def stream(self) -> tuple[str, ...]:
-        """The text_delta chunks this turn streams."""
-        if self.deltas is not None:
-            return tuple(self.deltas)
-        return tuple(re.findall(r"^\s+|\S+\s*", self.text or ""))
-
-
-TurnResult: TypeAlias = ModelTurn | str
-TurnFunction: TypeAlias = Callable[[list[Message]], TurnResult | Awaitable[TurnResult]]
-"""A dynamic turn: gets a copy of the messages so far (system first) and returns the turn."""
-Turn: TypeAlias = ModelTurn | str | TurnFunction
-"""What `turns=` holds: a ModelTurn, a str (short for `reply(str)`), or a TurnFunction."""
-
-
-def reply(
-    text: str, *, usage: Usage | None = None, deltas: Sequence[str] | None = None
-) -> ModelTurn:
-    """A turn that answers with `text` and calls no tools, so the loop completes."""
-    return ModelTurn(text=text, usage=usage or Usage(), deltas=deltas)
-
-
-def call_tool(name: str, /, **arguments: Any) -> ModelTurn:
-    """A turn that calls one tool with keyword `arguments`, e.g. call_tool("search", q="x")."""
-    return ModelTurn(tool_calls=(ToolCallSpec(name, arguments),))
-
-
-def call_tools(
-    *calls: ToolCallSpec, text: str | None = None, usage: Usage | None = None
-) -> ModelTurn:
-    """A turn that calls several tools at once, optionally saying `text` first."""
-    if not calls:
-        raise ValueError("call_tools() needs at least one ToolCallSpec")
-    return ModelTurn(text=text, tool_calls=calls, usage=usage or Usage())
-
-
-def provider_error(exc: BaseException | None = None, *, text: str | None = None) -> ModelTurn:
-    """A turn whose provider call fails (default: "HTTP 500: Internal Server Error")."""
-    return ModelTurn(text=text, raises=exc if exc is not None else ProviderError())
-
-
-# ---------------------------------------------------------------- the agent
 
 
 @dataclass(frozen=True)
@@ -308,7 +82,7 @@ class FakeAgent:
             )
         self._script: list[Turn] = list(turns)
         for index, turn in enumerate(self._script):
-            _check_turn(turn, where=f"turns[{index}]")
+            check_turn(turn, where=f"turns[{index}]")
         if isinstance(max_iterations, bool) or not isinstance(max_iterations, int):
             raise TypeError(f"max_iterations must be an int, got {max_iterations!r}")
         if max_iterations < 1:
@@ -327,7 +101,7 @@ class FakeAgent:
         if system_prompt is not None:
             self._history.append(Message(role="system", content=system_prompt))
         self._history.extend(Message.model_validate(m) for m in messages)
-        self._handlers: dict[str, list[EventHandler]] = {name: [] for name in AGENT_EVENTS}
+        self._events = AgentEvents()
         self._tool_call_ids = 0
 
     # ------------------------------------------------------------ public API
@@ -339,21 +113,11 @@ class FakeAgent:
 
     def on(self, event: str, handler: EventHandler) -> EventHandler:
         """Call `handler(payload)` whenever `event` fires; returns it (for `off`)."""
-        _check_event(event)
-        if not callable(handler):
-            raise TypeError(f"the handler for {event!r} must be callable, got {handler!r}")
-        if inspect.iscoroutinefunction(handler):
-            raise TypeError(
-                f"the handler for {event!r} is async; event handlers are called synchronously"
-            )
-        self._handlers[event].append(handler)
-        return handler
+        return self._events.on(event, handler)
 
     def off(self, event: str, handler: EventHandler) -> None:
         """Stop calling `handler` for `event` (no-op if it was not registered)."""
-        _check_event(event)
-        if handler in self._handlers[event]:
-            self._handlers[event].remove(handler)
+        self._events.off(event, handler)
 
     def run(self, prompt: str) -> Result:
         """Send `prompt` and loop until the model answers, the limit hits, or it fails.
@@ -396,7 +160,7 @@ class FakeAgent:
         self._history.append(Message(role="user", content=prompt))
         result = await self._loop(method, prompt, allow_async=allow_async)
         self.calls.append(AgentCall(method=method, prompt=prompt, result=result))
-        self._emit("agent_end", result=result, success=result.success)
+        self._events.emit("agent_end", result=result, success=result.success)
         return result
 
     async def _loop(self, method: str, prompt: str, *, allow_async: bool) -> Result:
@@ -412,14 +176,14 @@ class FakeAgent:
                 state.usage += turn.usage
                 state.turns += 1
                 if not turn.tool_calls:
-                    self._emit("turn_end", turn=state.turns, has_tool_calls=False)
+                    self._events.emit("turn_end", turn=state.turns, has_tool_calls=False)
                     return self._result(state, turn.text, StopReason.COMPLETE)
                 await self._act(turn, state, allow_async=allow_async)
-                self._emit("turn_end", turn=state.turns, has_tool_calls=True)
-        except _PROGRAMMING_ERRORS:
+                self._events.emit("turn_end", turn=state.turns, has_tool_calls=True)
+        except PROGRAMMING_ERRORS:
             raise
         except Exception as exc:
-            self._emit("error", error=exc, source="agent_loop")
+            self._events.emit("error", error=exc, source="agent_loop")
             return self._result(state, None, StopReason.ERROR, error=exc)
 
     async def _think(
@@ -427,10 +191,10 @@ class FakeAgent:
     ) -> ModelTurn:
         """One model turn: turn_start, the scripted response streamed, the assistant message."""
         scripted = self._next_scripted_turn(state, method, prompt)
-        self._emit("turn_start", turn=state.turns + 1)
+        self._events.emit("turn_start", turn=state.turns + 1)
         turn = await self._materialise(scripted, allow_async=allow_async)
         for delta in turn.stream():
-            self._emit("text_delta", content=delta)
+            self._events.emit("text_delta", content=delta)
         if turn.raises is not None:
             raise turn.raises
         tool_calls = [self._with_id(call) for call in turn.tool_calls]
@@ -447,10 +211,12 @@ class FakeAgent:
     async def _act(self, turn: ModelTurn, state: _CallState, *, allow_async: bool) -> None:
         """Run the turn's tools: all starts, then each end with its tool message (RubyPi)."""
         for call in turn.tool_calls:
-            self._emit("tool_execution_start", tool_name=call.name, arguments=dict(call.arguments))
+            self._events.emit(
+                "tool_execution_start", tool_name=call.name, arguments=dict(call.arguments)
+            )
         results = [await self._execute(call, allow_async=allow_async) for call in turn.tool_calls]
         for call, result in zip(turn.tool_calls, results, strict=True):
-            self._emit(
+            self._events.emit(
                 "tool_execution_end",
                 tool_name=call.name,
                 result=result,
@@ -481,7 +247,7 @@ class FakeAgent:
             value = await _resolve(
                 tool(**call.arguments), what=f"tool {call.name!r}", allow_async=allow_async
             )
-        except _NEVER_SWALLOWED:
+        except NEVER_SWALLOWED:
             raise
         except Exception as exc:
             return ToolResult(
@@ -560,29 +326,8 @@ class FakeAgent:
             stop_reason=stop_reason,
         )
 
-    def _emit(self, event: str, /, **payload: Any) -> None:
-        """Call each handler; like RubyPi, a raising handler becomes an `error` event."""
-        for handler in list(self._handlers[event]):
-            try:
-                handler(dict(payload))
-            except _NEVER_SWALLOWED:
-                raise
-            except Exception as exc:
-                if event != "error":
-                    self._emit("error", error=exc, source="event_handler", event=event)
-
 
 # ---------------------------------------------------------------- module helpers
-
-
-def _check_turn(turn: object, *, where: str) -> None:
-    if isinstance(turn, ModelTurn | str) or callable(turn):
-        return
-    raise TypeError(
-        f"{where} must be a ModelTurn (reply(), call_tool(), call_tools(), "
-        "provider_error()), a str, or a function of the messages; "
-        f"got {type(turn).__name__} {turn!r}"
-    )
 
 
 def _checked_tools(tools: Mapping[str, Tool] | None) -> dict[str, Tool]:
@@ -599,13 +344,6 @@ def _checked_tools(tools: Mapping[str, Tool] | None) -> dict[str, Tool]:
         if not callable(tool):
             raise TypeError(f"tool {name!r} must be callable, got {tool!r}")
     return dict(tools)
-
-
-def _check_event(event: str) -> None:
-    if event not in AGENT_EVENTS:
-        raise ValueError(
-            f"Unknown event type: {event!r}. Must be one of: {', '.join(AGENT_EVENTS)}"
-        )
 
 
 async def _resolve(value: Any, *, what: str, allow_async: bool) -> Any:
