@@ -1,12 +1,10 @@
-"""agentfakes: fast, deterministic, offline fakes for apps that drive AI agents."""
+"""agentfakes: fast, deterministic, offline fakes for apps that drive AI agents.
 
-import pytest
+Importing it does not import pytest: the pytest plugin wires itself when pytest loads it.
+"""
 
-# Before the assertions module is imported, so pytest rewrites its asserts too.
-pytest.register_assert_rewrite("agentfakes.assertions")
-
-from agentfakes import faults  # noqa: E402
-from agentfakes.agent import (  # noqa: E402
+from agentfakes import faults
+from agentfakes.agent import (
     FakeAgent,
     ModelTurn,
     ProviderError,
@@ -16,7 +14,7 @@ from agentfakes.agent import (  # noqa: E402
     provider_error,
     reply,
 )
-from agentfakes.assertions import (  # noqa: E402
+from agentfakes.assertions import (
     assert_cancelled,
     assert_completed,
     assert_event_sequence,
@@ -26,15 +24,15 @@ from agentfakes.assertions import (  # noqa: E402
     assert_truncated,
     assert_waiting_for_approval,
 )
-from agentfakes.clock import ManualClock  # noqa: E402
-from agentfakes.errors import (  # noqa: E402
+from agentfakes.clocks import ManualClock, VirtualClock, VirtualTimeError
+from agentfakes.errors import (
     AgentfakesError,
     NoScriptError,
     ScriptError,
     UnmockedRequestError,
     UnusedScriptError,
 )
-from agentfakes.factories import (  # noqa: E402
+from agentfakes.factories import (
     MessageFactory,
     ResultFactory,
     RunEventFactory,
@@ -42,7 +40,7 @@ from agentfakes.factories import (  # noqa: E402
     RunUsageFactory,
     ToolCallFactory,
 )
-from agentfakes.models import (  # noqa: E402
+from agentfakes.models import (
     ApprovalRequest,
     ApprovalResponded,
     Message,
@@ -65,10 +63,9 @@ from agentfakes.models import (  # noqa: E402
     Usage,
     parse_event,
 )
-from agentfakes.script import Script  # noqa: E402
-from agentfakes.seeding import seed  # noqa: E402
-from agentfakes.server import FakeRunsServer  # noqa: E402
-from agentfakes.virtual_time import VirtualClock, VirtualTimeError  # noqa: E402
+from agentfakes.script import Script
+from agentfakes.seeding import seed
+from agentfakes.server import FakeRunsServer
 
 __all__ = [
     "AgentfakesError",

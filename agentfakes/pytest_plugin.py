@@ -14,6 +14,7 @@ import pytest
 
 from agentfakes import seeding
 from agentfakes.agent import FakeAgent
+from agentfakes.clocks import VirtualClock
 from agentfakes.factories import (
     MessageFactory,
     ResultFactory,
@@ -23,7 +24,6 @@ from agentfakes.factories import (
     ToolCallFactory,
 )
 from agentfakes.server import FakeRunsServer
-from agentfakes.virtual_time import VirtualClock
 
 _SEED_HINT = pytest.StashKey[str]()
 TRANSPORTS = ("mock", "loopback")

@@ -1,31 +1,37 @@
-"""`FakeRunsServer`: the public face of the fake Hermes Runs server.
+"""`FakeRunsServer`: the public face of the fake Hermes server (the façade, layer 5).
 
-It holds the configuration, the scripts, the engine and the journal, and opens the three
-ways in: `mock()` (respx, in-process), `transport()` / `async_transport()` (an httpx
-transport to inject), and `serve()` (a real HTTP server on 127.0.0.1).
+It wires the pieces — the run store and its script book (engine), the app with its faults
+and journal (api) — holds the configuration, and opens the ways in: `mock()` (respx,
+in-process), `transport()` / `async_transport()` (an httpx transport to inject), and
+`serve()` (a real HTTP server on 127.0.0.1). `verify()` and the loopback URL live here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from agentfakes.api import ApiRequest, ApiResponse, RunsApi, normalise_choice
-from agentfakes.clock import Clock, ManualClock, RealClock
-from agentfakes.engine import Engine, EngineSettings, new_run_id
-from agentfakes.errors import AgentfakesError, NoScriptError, UnusedScriptError
-from agentfakes.faults import ArmedFault, Fault, FaultPlan, TransportFault
-from agentfakes.journal import Journal
-from agentfakes.routing import InputMatcher, ScriptRouter
-from agentfakes.runs import RunRecord, RunTiming
+from agentfakes.api import (
+    ApiRequest,
+    ApiResponse,
+    GatewayConfig,
+    HermesApp,
+    Journal,
+    normalise_choice,
+)
+from agentfakes.clocks import Clock, RealClock
+from agentfakes.engine import EngineSettings, InputMatcher, RunRecord, RunStore, RunTiming
+from agentfakes.errors import AgentfakesError, UnusedScriptError
+from agentfakes.faults import ArmedFault, Fault
+from agentfakes.models import APPROVAL_CHOICES
 from agentfakes.script import Script
+from agentfakes.seeding import new_run_id
 
 if TYPE_CHECKING:
     import httpx
-
-    from agentfakes.loopback import LoopbackServer
 
 DEFAULT_API_KEY = "sk-test-0123456789abcdef"
 DEFAULT_BASE_URL = "http://hermes.test"
@@ -34,7 +40,7 @@ DEFAULT_BASE_URL = "http://hermes.test"
 class RunsView(Mapping[str, RunRecord]):
     """`server.runs`: every run the server created, by id, in creation order."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: RunStore) -> None:
         self._engine = engine
 
     def __getitem__(self, run_id: str) -> RunRecord:
@@ -87,12 +93,11 @@ class FakeRunsServer:
                 "api_key must be a string of at least 16 characters: the real server refuses "
                 "to start with a shorter key (spec §1.3)"
             )
-        self.api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.clock = clock or RealClock()
         self.strict = strict
-        self.draining = False
-        self.engine = Engine(
+        self.config = GatewayConfig(api_key=api_key, model_name=model_name)
+        self.engine = RunStore(
             self.clock,
             EngineSettings(
                 model_name=model_name,
@@ -106,18 +111,31 @@ class FakeRunsServer:
             ),
             run_ids=run_ids or new_run_id,
         )
-        self.router = ScriptRouter()
-        self.requests = Journal()
+        self.router = self.engine.book
+        self.app = HermesApp(self.engine, self.config)
+        self.requests: Journal = self.app.journal
         self.runs = RunsView(self.engine)
-        self.errors: list[AgentfakesError] = []
-        self.faults = FaultPlan()
+        self.errors: list[AgentfakesError] = self.app.errors
+        self.faults = self.app.faults
         self.loopback_url: str | None = None  # set while serve() is running
-        self.api = RunsApi(self)
 
     def __repr__(self) -> str:
         return (
             f"<FakeRunsServer {self.base_url} runs={len(self.runs)} requests={len(self.requests)}>"
         )
+
+    @property
+    def api_key(self) -> str:
+        return self.config.api_key
+
+    @property
+    def draining(self) -> bool:
+        return self.config.draining
+
+    @property
+    def store(self) -> RunStore:
+        """The run store (the engine): every run, its script book, the concurrency cap."""
+        return self.engine
 
     @property
     def url(self) -> str:
@@ -153,7 +171,7 @@ class FakeRunsServer:
         normalised = normalise_choice(choice)
         with self.engine.lock:
             record = self.runs[run_id]
-            if normalised not in ("once", "session", "always", "deny"):
+            if normalised not in APPROVAL_CHOICES:
                 raise ValueError(
                     f"approval choice {choice!r} is not one of once, session, always, deny "
                     "(or approve/approved/allow for once)"
@@ -203,51 +221,13 @@ class FakeRunsServer:
 
     def drain(self, draining: bool = True) -> None:
         """Put the gateway in draining mode: new runs get 503 `gateway_draining` (§6.5)."""
-        self.draining = draining
-
-    def missing_stream_pause(self) -> None:
-        """The ~1 s the real server polls before a stream 404 (§2.3): free on a manual clock,
-        skipped in real time so tests stay fast."""
-        if isinstance(self.clock, ManualClock):
-            self.clock.advance(self.engine.settings.missing_stream_delay)
+        self.config.draining = draining
 
     # ------------------------------------------------------------ requests
 
     def handle(self, request: ApiRequest) -> ApiResponse:
-        """Answer one request and journal it; a run with no script raises NoScriptError,
-        an armed transport fault raises TransportFault for the transport to act out."""
-        fault = self.faults.match(request)
-        if fault is not None and fault.kind == "http":
-            response = fault.response(request, self.engine.settings.max_concurrent_runs)
-            self._journal(request, response.status, None)
-            return response
-        if fault is not None and fault.kind == "transport":
-            self._journal(request, 0, None)
-            raise TransportFault(fault)
-        try:
-            response = self.api.handle(request)
-        except NoScriptError as exc:
-            self.errors.append(exc)
-            self._journal(request, 500, None)
-            raise
-        if fault is not None and response.stream is not None:
-            response.stream.fault = fault
-        self._journal(request, response.status, response.run_id)
-        return response
-
-    def _journal(self, request: ApiRequest, status: int, run_id: str | None) -> None:
-        self.requests.record_raw(
-            (
-                request.method,
-                request.path,
-                request.headers,
-                request.body,
-                status,
-                self.clock.now(),
-                request.query,
-                run_id,
-            )
-        )
+        """Answer one request as the app does (see `HermesApp.handle`)."""
+        return self.app.handle(request)
 
     def verify(self) -> None:
         """Fail loudly about scripts that never ran and runs that had no script."""
@@ -267,27 +247,32 @@ class FakeRunsServer:
         self, *, pass_through: tuple[str, ...] | list[str] = (), verify: bool = True
     ) -> AbstractContextManager[FakeRunsServer]:
         """Serve httpx clients aimed at `base_url` in-process (respx); refuse other hosts."""
-        from agentfakes.respx_mock import mock_server
+        return self._mocked(tuple(pass_through), verify)
 
-        return mock_server(self, pass_through=tuple(pass_through), verify=verify)
+    @contextmanager
+    def _mocked(self, pass_through: tuple[str, ...], verify: bool) -> Iterator[FakeRunsServer]:
+        from agentfakes.transports.respx_mock import mock_app
+
+        with mock_app(self.app, self.clock, self.base_url, pass_through=pass_through):
+            yield self
+        if verify:
+            self.verify()
 
     def transport(self) -> httpx.BaseTransport:
         """An httpx transport for `httpx.Client(transport=...)`: no sockets, no patching."""
-        from agentfakes.httpx_transport import FakeTransport
+        from agentfakes.transports.httpx_client import FakeTransport
 
-        return FakeTransport(self)
+        return FakeTransport(self.app, self.clock)
 
     def async_transport(self) -> httpx.AsyncBaseTransport:
         """An httpx transport for `httpx.AsyncClient(transport=...)`."""
-        from agentfakes.httpx_transport import AsyncFakeTransport
+        from agentfakes.transports.httpx_client import AsyncFakeTransport
 
-        return AsyncFakeTransport(self)
+        return AsyncFakeTransport(self.app, self.clock)
 
     def serve(self, *, port: int = 0, verify: bool = True) -> LoopbackServer:
         """A real HTTP/1.1 server on 127.0.0.1 (a free port by default); use as a context
         manager, which yields the base URL."""
-        from agentfakes.loopback import LoopbackServer
-
         return LoopbackServer(self, port=port, verify=verify)
 
     # ------------------------------------------------------------ convenience
@@ -296,3 +281,48 @@ class FakeRunsServer:
         """The run object as a GET would return it now."""
         with self.engine.lock:
             return self.runs[run_id].to_wire()
+
+
+class LoopbackServer:
+    """`server.serve()`: the app on 127.0.0.1 for any client; `with ... as url:`.
+
+    The façade's part of serving: the URL tests point at while it runs, open streams closed
+    before shutdown, and `verify()` on a clean exit."""
+
+    def __init__(self, server: FakeRunsServer, *, port: int = 0, verify: bool = True) -> None:
+        from agentfakes.transports.asgi import HermesAsgi
+        from agentfakes.transports.loopback import LoopbackServer as LoopbackRunner
+
+        self.server = server
+        self.verify = verify
+        self.asgi: HermesAsgi = HermesAsgi(server.app, server.clock, server.engine.signal)
+        self.runner: LoopbackRunner = LoopbackRunner(self.asgi, port=port)
+        self.host, self.port, self.url = self.runner.host, self.runner.port, self.runner.url
+
+    def start(self) -> str:
+        """Start serving in a background thread; the socket already accepts connections."""
+        self.runner.start()
+        self.server.loopback_url = self.url
+        return self.url
+
+    def stop(self) -> None:
+        """Close open streams, stop uvicorn and join its thread."""
+        self.asgi.close_streams()
+        self.server.loopback_url = None
+        self.runner.stop()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if exc_type is None and self.verify:
+            self.server.verify()
+
+    def __repr__(self) -> str:
+        return f"<LoopbackServer {self.url}>"

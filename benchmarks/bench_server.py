@@ -42,7 +42,7 @@ import httpx
 import pydantic
 import respx
 
-from agentfakes.clock import Clock, ManualClock, RealClock
+from agentfakes.clocks import Clock, ManualClock, RealClock
 from agentfakes.script import Script
 from agentfakes.server import FakeRunsServer
 
@@ -565,7 +565,7 @@ def scenario_attribution(runs: int = 200) -> str:
 
 def stage_costs() -> str:
     """What one fake GET costs inside the library, stage by stage (no httpx client)."""
-    from agentfakes.httpx_transport import to_api_request, to_httpx_response
+    from agentfakes.transports.httpx_client import to_api_request, to_httpx_response
 
     server = new_server()
     client = httpx.Client(transport=server.transport(), base_url=BASE_URL, headers=auth(server))

@@ -30,7 +30,7 @@ import httpx
 import respx
 from bench_server import BASE_URL, auth, completed_run, new_server
 
-import agentfakes.httpx_transport as ht
+import agentfakes.transports.httpx_client as ht
 from agentfakes.api import ApiRequest, ApiResponse
 from agentfakes.server import FakeRunsServer
 

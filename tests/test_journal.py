@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from agentfakes.clock import DEFAULT_START, ManualClock
-from agentfakes.journal import REDACTED, Journal, JournalEntry, parse_body, redact, run_id_of
+from agentfakes.api.journal import REDACTED, Journal, JournalEntry, parse_body, redact
+from agentfakes.api.routes import resolve
+from agentfakes.clocks import DEFAULT_START, ManualClock
 from agentfakes.script import Script
 from agentfakes.server import FakeRunsServer
 
@@ -251,28 +252,32 @@ class TestRepr:
 
 class TestEntryParts:
     @pytest.mark.parametrize(
-        ("method", "path", "action"),
+        ("method", "path", "endpoint", "action"),
         [
-            ("POST", "/v1/runs", "create"),
-            ("POST", "/v1/runs/", "create"),
-            ("POST", "/p/team/v1/runs", "create"),
-            ("GET", "/v1/runs/run_x", "poll"),
-            ("GET", "/p/team/v1/runs/run_x", "poll"),
-            ("GET", "/v1/runs/run_x/events", "events"),
-            ("POST", "/v1/runs/run_x/approval", "approval"),
-            ("POST", "/v1/runs/run_x/stop", "stop"),
-            ("GET", "/v1/runs", "/v1/runs"),
-            ("GET", "/health", "/health"),
+            ("POST", "/v1/runs", "runs.create", "create"),
+            ("POST", "/v1/runs/", "/v1/runs/", "/v1/runs/"),  # aiohttp: no such route
+            ("POST", "/p/team/v1/runs", "runs.create", "create"),
+            ("GET", "/v1/runs/run_x", "runs.poll", "poll"),
+            ("GET", "/p/team/v1/runs/run_x", "runs.poll", "poll"),
+            ("GET", "/v1/runs/run_x/events", "runs.events", "events"),
+            ("POST", "/v1/runs/run_x/approval", "runs.approval", "approval"),
+            ("POST", "/v1/runs/run_x/stop", "runs.stop", "stop"),
+            ("GET", "/v1/runs", "/v1/runs", "/v1/runs"),  # a 405: no endpoint
+            ("GET", "/health", "probes.health", "/health"),
+            ("GET", "/v1/runs/{x}", "/v1/runs/{x}", "/v1/runs/{x}"),  # braces: no run id
         ],
     )
-    def test_action(self, method: str, path: str, action: str) -> None:
-        assert entry(method=method, path=path).action == action
+    def test_endpoint_and_action(self, method: str, path: str, endpoint: str, action: str) -> None:
+        """The journal names an entry's endpoint as the one route table resolves it; the 0.1
+        `action` short names are derived from it."""
+        assert resolve(method, path).endpoint == endpoint
+        assert entry(method=method, path=path, endpoint=endpoint).action == action
 
-    def test_run_id_of(self) -> None:
-        assert run_id_of("/v1/runs/run_abc/events") == "run_abc"
-        assert run_id_of("/p/x/v1/runs/run_abc") == "run_abc"
-        assert run_id_of("/v1/runs", "run_new") == "run_new"
-        assert run_id_of("/health") is None
+    def test_run_id_from_the_route(self) -> None:
+        assert resolve("GET", "/v1/runs/run_abc/events").run_id == "run_abc"
+        assert resolve("GET", "/p/x/v1/runs/run_abc").run_id == "run_abc"
+        assert resolve("POST", "/v1/runs").run_id is None
+        assert resolve("GET", "/health").run_id is None
 
     def test_parse_body(self) -> None:
         assert parse_body(b"") is None

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from agentfakes.clock import ManualClock
+from agentfakes.clocks import ManualClock
+from agentfakes.engine.script_book import InputRule, ScriptRouter, input_text
 from agentfakes.errors import NoScriptError, ScriptError
-from agentfakes.routing import InputRule, ScriptRouter, input_text
 from agentfakes.script import Script
 from agentfakes.server import FakeRunsServer
 

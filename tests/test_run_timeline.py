@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agentfakes.clock import DEFAULT_START, ManualClock
+from agentfakes.clocks import DEFAULT_START, ManualClock
+from agentfakes.engine import RunRecord, RunTiming
 from agentfakes.errors import AgentfakesError
 from agentfakes.models import (
     ApprovalResponded,
@@ -23,7 +24,6 @@ from agentfakes.models import (
     RunUsage,
     ToolCompleted,
 )
-from agentfakes.runs import RunRecord, RunTiming
 from agentfakes.script import Script
 from agentfakes.server import FakeRunsServer
 
@@ -202,10 +202,30 @@ class TestRunObject:
         server.script(Script().complete("out", usage={"input_tokens": 4, "output_tokens": 6}))
         run_id = create(client)
         wire = poll(client, run_id)
-        assert list(wire)[-3:] == ["last_event", "output", "usage"]
+        # keys in the order first set: `_set_run_status(output=, usage=, last_event=)` (§3)
+        assert list(wire)[-3:] == ["output", "usage", "last_event"]
         assert wire["usage"] == {"input_tokens": 4, "output_tokens": 6, "total_tokens": 10}
         assert "error" not in wire
         assert server.runs[run_id].to_run().output == "out"
+
+    def test_key_order_follows_the_first_update(
+        self, server: FakeRunsServer, client: httpx.Client
+    ) -> None:
+        """The real run dict keeps insertion order (spec §3): an event before the end sets
+        `last_event` first; a failure before any event writes `error` before it."""
+        server.queue(
+            Script().reasoning("r").complete("out"),
+            Script().fail("kaboom"),
+            Script().reasoning("r").fail("kaboom"),
+        )
+        orders = [list(poll(client, create(client)))[7:] for _ in range(3)]
+        assert orders == [
+            ["last_event", "output", "usage"],
+            ["error", "last_event"],
+            ["last_event", "error"],
+        ]
+        wire_text = client.get(f"/v1/runs/{server.runs.last.run_id}").text
+        assert wire_text.index('"last_event"') < wire_text.index('"error"')
 
     def test_failed_run_object(self, server: FakeRunsServer, client: httpx.Client) -> None:
         server.script(Script().fail("kaboom"))

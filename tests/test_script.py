@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from agentfakes.clock import DEFAULT_START, ManualClock
+from agentfakes.clocks import DEFAULT_START, ManualClock
+from agentfakes.engine import RunRecord, RunTiming
 from agentfakes.errors import ScriptError
 from agentfakes.models import (
     ITERATION_LIMIT_NOTICE,
@@ -23,7 +24,6 @@ from agentfakes.models import (
     ToolCompleted,
     ToolStarted,
 )
-from agentfakes.runs import RunRecord, RunTiming
 from agentfakes.script import Complete, Delta, Fail, Script, Wait
 from agentfakes.server import FakeRunsServer
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from agentfakes.clock import DEFAULT_START, ManualClock
+from agentfakes.clocks import DEFAULT_START, ManualClock
 from agentfakes.errors import AgentfakesError, NoScriptError, UnusedScriptError
 from agentfakes.models import ApprovalResponded, RunStatus, ToolCompleted
 from agentfakes.script import Script

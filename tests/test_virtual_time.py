@@ -30,16 +30,16 @@ import httpx
 import pytest
 import requests
 
-from agentfakes.clock import DEFAULT_START
-from agentfakes.script import Script
-from agentfakes.server import FakeRunsServer
-from agentfakes.virtual_time import (
+from agentfakes.clocks import DEFAULT_START
+from agentfakes.clocks.virtual import (
     MONOTONIC_ORIGIN,
     Hold,
     VirtualClock,
     VirtualTimeError,
     active_clock,
 )
+from agentfakes.script import Script
+from agentfakes.server import FakeRunsServer
 
 T0 = DEFAULT_START  # 2026-01-01T00:00:00Z
 REAL_BUDGET = 1.0  # real seconds a test of minutes of virtual time may take (robust on CI)

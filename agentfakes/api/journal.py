@@ -1,4 +1,8 @@
-"""`Journal`: every request the app made, with what the fake answered."""
+"""`Journal`: every request the app made, with what the fake answered.
+
+Each entry names its endpoint as the one route table does (`runs.create`, `runs.poll`, …);
+nothing here parses URLs.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-_RUN_PATH = re.compile(r"^(?:/p/[^/]+)?/v1/runs/(?P<run_id>[^/]+)(?:/(?P<action>[^/]+))?$")
 REDACTED = "Bearer ***"
+# The 0.1 short names of the Runs endpoints, still offered as `entry.action`.
+_ACTIONS = {
+    "runs.create": "create",
+    "runs.poll": "poll",
+    "runs.events": "events",
+    "runs.approval": "approval",
+    "runs.stop": "stop",
+}
 
 
 @dataclass(frozen=True)
@@ -24,16 +35,12 @@ class JournalEntry:
     at: float
     query: str = ""
     run_id: str | None = field(default=None)
+    endpoint: str = ""  # the route table's name: runs.create, runs.poll, probes.health, …
 
     @property
     def action(self) -> str:
-        """What the request did: create, poll, events, approval, stop, or the path."""
-        match = _RUN_PATH.match(self.path)
-        if match:
-            return match.group("action") or "poll"
-        if self.path.rstrip("/").endswith("/v1/runs") and self.method == "POST":
-            return "create"
-        return self.path
+        """The 0.1 short name: create, poll, events, approval, stop, or else the path."""
+        return _ACTIONS.get(self.endpoint, self.path)
 
 
 def parse_body(raw: bytes) -> Any:
@@ -51,12 +58,7 @@ def redact(headers: dict[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k == "authorization" else v) for k, v in headers.items()}
 
 
-def run_id_of(path: str, response_run_id: str | None = None) -> str | None:
-    match = _RUN_PATH.match(path)
-    return match.group("run_id") if match else response_run_id
-
-
-RawEntry = tuple[str, str, dict[str, str], bytes, int, float, str, "str | None"]
+RawEntry = tuple[str, str, dict[str, str], bytes, int, float, str, "str | None", str]
 
 
 class Journal(Sequence[JournalEntry]):
@@ -82,7 +84,7 @@ class Journal(Sequence[JournalEntry]):
             if isinstance(item, JournalEntry):
                 self._built.append(item)
                 continue
-            method, path, headers, body, status, at, query, run_id = item
+            method, path, headers, body, status, at, query, run_id, endpoint = item
             self._built.append(
                 JournalEntry(
                     method=method,
@@ -92,7 +94,8 @@ class Journal(Sequence[JournalEntry]):
                     status=status,
                     at=at,
                     query=query,
-                    run_id=run_id_of(path, run_id),
+                    run_id=run_id,
+                    endpoint=endpoint,
                 )
             )
         return self._built
@@ -122,6 +125,7 @@ class Journal(Sequence[JournalEntry]):
         run_id: str | None = None,
         action: str | None = None,
         status: int | None = None,
+        endpoint: str | None = None,
     ) -> list[JournalEntry]:
         """Entries matching every given criterion (path: exact, or a regex with `re:`)."""
         out = []
@@ -136,24 +140,26 @@ class Journal(Sequence[JournalEntry]):
                 continue
             if status is not None and entry.status != status:
                 continue
+            if endpoint is not None and entry.endpoint != endpoint:
+                continue
             out.append(entry)
         return out
 
     def creates(self) -> list[JournalEntry]:
-        return self.filter(action="create")
+        return self.filter(endpoint="runs.create")
 
     def polls(self, run_id: str | None = None) -> list[JournalEntry]:
-        return self.filter(method="GET", action="poll", run_id=run_id)
+        return self.filter(endpoint="runs.poll", run_id=run_id)
 
     def streams(self, run_id: str | None = None) -> list[JournalEntry]:
-        return self.filter(action="events", run_id=run_id)
+        return self.filter(endpoint="runs.events", run_id=run_id)
 
     def stops(self, run_id: str | None = None) -> list[JournalEntry]:
-        return self.filter(action="stop", run_id=run_id)
+        return self.filter(endpoint="runs.stop", run_id=run_id)
 
     def approvals(self, run_id: str | None = None) -> list[Any]:
         """The bodies the app POSTed to `/approval` (for one run, or all)."""
-        return [e.body for e in self.filter(action="approval", run_id=run_id)]
+        return [e.body for e in self.filter(endpoint="runs.approval", run_id=run_id)]
 
     @property
     def last(self) -> JournalEntry:

@@ -1,40 +1,32 @@
-"""`StreamReader`: one subscriber of a run's event stream, as SSE frames (spec §5.1).
+"""Runs SSE on the wire: a `Subscription`'s events as frames, keepalives and stream faults.
 
-It yields bytes, one frame per chunk, lazily: a frame is produced only when the run has
-produced its event, so a client sees each event as it happens. Sync and async iteration
-share one step function; only the waiting differs. Closing the reader (or reading it to
-the end) unregisters the stream, as the real handler does when it exits.
+The api's half of a stream (the engine's half is `engine/subscription.py`): it frames each
+event with the one SSE codec (`models/sse.py`, spec §5.1), writes `: keepalive` after 30 s
+with nothing sent, ends with `: stream closed`, and acts out stream faults. Sync and async
+iteration share one step function; only the waiting differs. Closing the stream (or
+reading it to the end) closes the subscription, as the real handler does when it exits.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
 
+from agentfakes.api.messages import StreamDropped
+from agentfakes.engine.subscription import Empty, Subscription
+from agentfakes.faults import Fault
 from agentfakes.models import RunEvent
+from agentfakes.models.sse import KEEPALIVE, STREAM_CLOSED, encode_event, encode_frame
 
-if TYPE_CHECKING:
-    from agentfakes.engine import Engine
-    from agentfakes.faults import Fault
-    from agentfakes.runs import RunRecord
-
-KEEPALIVE = b": keepalive\n\n"
-CLOSED = b": stream closed\n\n"
-
-
-def frame(event: RunEvent) -> bytes:
-    """`data: <json>\\n\\n`: a single data line, no `event:` or `id:` fields (spec §5.1)."""
-    return event.to_sse().encode("utf-8")
-
-
-class StreamDropped(Exception):
-    """A stream fault cut the connection mid-body; each transport acts it out."""
+SSE_HEADERS = (  # spec §5.1
+    ("Content-Type", "text/event-stream"),
+    ("Cache-Control", "no-cache"),
+    ("X-Accel-Buffering", "no"),
+)
 
 
 def _raw_utf8_chunks(event: RunEvent) -> list[bytes]:
     """The frame with raw UTF-8 (not \\u escapes), split inside its first multi-byte char."""
-    data = f"data: {json.dumps(event.to_wire(), ensure_ascii=False)}\n\n".encode()
+    data = encode_frame(event.to_wire(), ensure_ascii=False)
     cut = next((i + 1 for i, byte in enumerate(data) if byte >= 0xC0), len(data) // 2)
     return [data[:cut], data[cut:]]
 
@@ -49,70 +41,74 @@ class _Wait:
         self.deadline = deadline
 
 
-class StreamReader:
+class RunEventStream:
     """Frames of one run's stream for one subscriber; iterate it sync or async, once."""
 
-    def __init__(self, engine: Engine, record: RunRecord) -> None:
-        self.engine = engine
-        self.record = record
+    def __init__(self, subscription: Subscription, *, keepalive: float) -> None:
+        self.subscription = subscription
+        self.store = subscription.store
+        self.keepalive = keepalive
         self.frames_sent = 0
-        self.fault: Fault | None = None  # set by the server when a stream fault is armed
+        self.fault: Fault | None = None  # set by the app when a stream fault is armed
         self._data_frames = 0
         self._fault_spent = False
         self._stall_until: float | None = None
-        self._last_activity = engine.clock.now()
+        self._last_activity = self.store.clock.now()
         self._done = False
 
     @property
     def run_id(self) -> str:
-        return self.record.run_id
+        return self.subscription.run_id
 
     def _step(self) -> list[bytes] | _Wait | None:
         """The next chunks to write, or what to wait for, or None once the stream has ended."""
         if self._done:
             return None
-        engine = self.engine
-        with engine.lock:
-            now = engine.tick()
-            items = self.record.stream.items
+        store = self.store
+        sub = self.subscription
+        with store.lock:
+            now = store.tick()
+            head = sub.peek()
             fault = self.fault
             if (
                 fault is not None
                 and fault.stream == "stall"
-                and items
+                and not isinstance(head, Empty)
                 and not self._fault_spent
                 and self._data_frames >= fault.after
             ):
                 self._fault_spent = True
                 self._stall_until = now + fault.seconds
             stalled = self._stall_until is not None and now < self._stall_until
-            if items and not stalled:
-                if self.fault is not None:
-                    faulty = self._apply_fault(items[0], now)
+            if not isinstance(head, Empty) and not stalled:
+                if fault is not None:
+                    faulty = self._apply_fault(head, now)
                     if faulty is not None:
                         return faulty
-                item = items.popleft()
+                item = sub.take()
                 self._last_activity = now
                 self.frames_sent += 1
                 if item is None:
                     self.close()
-                    return [CLOSED]
+                    return [STREAM_CLOSED]
+                assert not isinstance(item, Empty)
                 self._data_frames += 1
-                if self.fault is not None and self.fault.stream == "split_utf8":
+                if fault is not None and fault.stream == "split_utf8":
                     return _raw_utf8_chunks(item)
-                return [frame(item)]
-            keepalive_at = self._last_activity + engine.settings.keepalive
+                return [encode_event(item)]
+            keepalive_at = self._last_activity + self.keepalive
             if now >= keepalive_at:
                 self._last_activity = now
                 return [KEEPALIVE]
-            due = self._stall_until if stalled else self.record.next_due()
+            due = self._stall_until if stalled else sub.next_due()
             deadline = keepalive_at if due is None else min(due, keepalive_at)
-            return _Wait(engine.signal.version, deadline)
+            return _Wait(store.signal.version, deadline)
 
     def _apply_fault(self, item: RunEvent | None, now: float) -> list[bytes] | _Wait | None:
         """Stream faults (see agentfakes.faults), applied before `item` is sent."""
         fault = self.fault
         assert fault is not None
+        sub = self.subscription
         at_mark = self._data_frames >= fault.after and not self._fault_spent
         kind = fault.stream
         if kind == "drop" and at_mark:
@@ -124,17 +120,17 @@ class StreamReader:
             return []
         if kind == "malformed" and at_mark and item is not None:
             self._fault_spent = True
-            whole = frame(item)
+            whole = encode_event(item)
             return [whole[: max(8, len(whole) // 2)] + b"\n\n"]
         if kind == "duplicate" and item is not None and not self._fault_spent:
             wanted = item.event == fault.event if fault.event else self._data_frames == fault.after
             if wanted:
                 self._fault_spent = True
-                self.record.stream.items.popleft()
+                sub.take()
                 self._data_frames += 1
                 self.frames_sent += 2
                 self._last_activity = now
-                return [frame(item), frame(item)]
+                return [encode_event(item), encode_event(item)]
         return None
 
     def __iter__(self) -> Iterator[bytes]:
@@ -144,7 +140,7 @@ class StreamReader:
                 if step is None:
                     return
                 if isinstance(step, _Wait):
-                    self.engine.clock.wait(self.engine.signal, step.version, step.deadline)
+                    self.store.clock.wait(self.store.signal, step.version, step.deadline)
                     continue
                 yield from step
         finally:
@@ -157,8 +153,8 @@ class StreamReader:
                 if step is None:
                     return
                 if isinstance(step, _Wait):
-                    await self.engine.clock.wait_async(
-                        self.engine.signal, step.version, step.deadline
+                    await self.store.clock.wait_async(
+                        self.store.signal, step.version, step.deadline
                     )
                     continue
                 for chunk in step:
@@ -171,5 +167,4 @@ class StreamReader:
         if self._done:
             return
         self._done = True
-        with self.engine.lock:
-            self.engine.release(self.record)
+        self.subscription.close()

@@ -5,7 +5,7 @@ reader) first brings it up to `clock.now()`. A stream reader with nothing to rea
 `ChangeSignal` until something changes (an approval, a stop) or the clock reaches the next
 moment the run has scheduled. `RealClock` waits in real time; `ManualClock` jumps straight
 to that moment, so a 60 s approval timeout costs no real time. `VirtualClock`
-(`agentfakes.virtual_time`) is a ManualClock that also makes the app's own clock virtual.
+(`agentfakes.clocks.virtual`) is a ManualClock that also makes the app's own clock virtual.
 """
 
 from __future__ import annotations
@@ -77,10 +77,31 @@ class Clock(ABC):
     async def wait_async(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
         """The same as `wait`, without blocking the event loop."""
 
+    @abstractmethod
+    def skip(self, seconds: float) -> None:
+        """Let `seconds` pass for the caller, as a real server's own wait would (e.g. the ~1 s
+        of polling before a stream 404, spec §2.3): free on a manual clock, real on a real one."""
 
-# The VirtualClock currently active, if any (set by `agentfakes.virtual_time`). While one is,
-# wall-clock time *is* virtual, so a RealClock engine must wait the virtual way too.
+    async def skip_async(self, seconds: float) -> None:
+        """The same as `skip`, without blocking the event loop."""
+        self.skip(seconds)
+
+
+# The VirtualClock currently active, if any. While one is, wall-clock time *is* virtual, so
+# a RealClock engine must wait the virtual way too. Set only through `set_active_virtual`.
 _active_virtual: Clock | None = None
+
+
+def active_virtual() -> Clock | None:
+    """The VirtualClock active in this process, if any."""
+    return _active_virtual
+
+
+def set_active_virtual(clock: Clock | None) -> Clock | None:
+    """Make `clock` the active virtual clock (None: none); returns the previous one."""
+    global _active_virtual
+    previous, _active_virtual = _active_virtual, clock
+    return previous
 
 
 class RealClock(Clock):
@@ -119,6 +140,20 @@ class RealClock(Clock):
         timeout = None if deadline is None else max(0.0, deadline - self.now())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(future, timeout)
+
+    def skip(self, seconds: float) -> None:
+        virtual = _active_virtual
+        if virtual is not None:
+            virtual.skip(seconds)
+            return
+        time.sleep(seconds)
+
+    async def skip_async(self, seconds: float) -> None:
+        virtual = _active_virtual
+        if virtual is not None:
+            await virtual.skip_async(seconds)
+            return
+        await asyncio.sleep(seconds)
 
 
 def to_epoch(start: float | datetime | str | None) -> float:
@@ -183,6 +218,10 @@ class ManualClock(Clock):
     def advance_to(self, instant: float) -> float:
         """Move time forward to `instant` (no-op if it is already past)."""
         return self.advance(max(0.0, instant - self._now))
+
+    def skip(self, seconds: float) -> None:
+        """A wait the server would spend: on a manual clock it moves shared time, for free."""
+        self.advance(seconds)
 
     def _jump(self, deadline: float) -> None:
         """A reader waited its grace for nothing: time moves on to `deadline` by itself."""

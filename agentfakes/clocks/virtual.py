@@ -41,6 +41,11 @@ Limits, by design:
   new clock), but deadlines it stored as numbers (anyio cancel scopes) are not moved.
 * A virtual loop with open sockets polls them for `grace` before each jump, so an async
   app talking to the loopback server pays ~2 ms per jump; in-process transports do not.
+
+Why one module of this size: activation, the patches it installs (freezegun factories,
+`time.sleep`, the event-loop selector and `loop.time`) and the jump rule share one piece of
+state (the active clock, its waiters and adopted loops) and must be read together to see
+that every patch is undone; splitting them would spread one invariant over files.
 """
 
 from __future__ import annotations
@@ -64,8 +69,7 @@ from freezegun import config as freezegun_config
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
-from agentfakes import clock as clock_module
-from agentfakes.clock import ChangeSignal, ManualClock, to_epoch
+from agentfakes.clocks.clock import ChangeSignal, ManualClock, set_active_virtual, to_epoch
 from agentfakes.errors import AgentfakesError
 
 __all__ = [
@@ -98,7 +102,7 @@ _BaseEventLoop = asyncio.base_events.BaseEventLoop
 # Modules that keep real time (pytest's durations, xdist's plumbing): the test runner's,
 # not the app's. Their `time.sleep` calls stay real too.
 _REAL_TIME_MODULES = ("_pytest", "pytest", "pluggy", "execnet", "xdist")
-_REAL_SLEEP_CALLERS = (*_REAL_TIME_MODULES, "agentfakes.virtual_time")
+_REAL_SLEEP_CALLERS = (*_REAL_TIME_MODULES, __name__)  # our own _REAL_SLEEP stays real
 
 
 class VirtualTimeError(AgentfakesError, RuntimeError):
@@ -492,9 +496,8 @@ class VirtualClock(ManualClock):
             self._freeze_wall_clock(stack)
             self._patch_sleep(stack)
             self._patch_event_loops(stack)
-            previous = clock_module._active_virtual
-            clock_module._active_virtual = self
-            stack.callback(setattr, clock_module, "_active_virtual", previous)
+            previous = set_active_virtual(self)
+            stack.callback(set_active_virtual, previous)
             stack.callback(self._release_loops)
             try:
                 running = asyncio.get_running_loop()

@@ -30,13 +30,13 @@ from agentfakes.models import (
     ToolStarted,
     run_wire,
 )
-from agentfakes.script import (
+from agentfakes.script import Script
+from agentfakes.script.steps import (
     Approval,
     Complete,
     Delta,
     Fail,
     Reasoning,
-    Script,
     Step,
     Terminal,
     ToolEnd,
@@ -114,6 +114,10 @@ class RunRecord:
     usage: RunUsage | None = field(default=None, init=False)
     error: str | None = field(default=None, init=False)
     stop_requested_at: float | None = field(default=None, init=False)
+    # The optional keys of the run object in the order they were first set: the real
+    # server's dict keeps insertion order (spec §3), e.g. a failure before any event
+    # writes `error` before `last_event`.
+    key_order: list[str] = field(default_factory=list, init=False, repr=False)
 
     events: list[RunEvent] = field(default_factory=list, init=False, repr=False)
     status_history: list[tuple[float, RunStatus]] = field(default_factory=list, init=False)
@@ -160,6 +164,7 @@ class RunRecord:
             output=self.output,
             usage=self.usage,
             error=self.error,
+            key_order=self.key_order,
         )
 
     def to_run(self) -> Run:
@@ -224,12 +229,14 @@ class RunRecord:
         elif isinstance(step, Complete):
             self.output = step.output
             self.usage = step.usage or self._estimated_usage(step.output)
+            self._first_set("output", "usage")
             self._emit(
                 RunCompleted(run_id=self.run_id, timestamp=at, output=self.output, usage=self.usage)
             )
             self._finish(RunStatus.COMPLETED, at, "run.completed")
         elif isinstance(step, Fail):
             self.error = step.error
+            self._first_set("error")
             self._emit(RunFailed(run_id=self.run_id, timestamp=at, error=step.error))
             self._finish(RunStatus.FAILED, at, "run.failed")
 
@@ -372,6 +379,12 @@ class RunRecord:
         self.updated_at = at
         if last_event is not None:
             self.last_event = last_event
+            self._first_set("last_event")
+
+    def _first_set(self, *keys: str) -> None:
+        for key in keys:
+            if key not in self.key_order:
+                self.key_order.append(key)
 
     def _estimated_usage(self, output: str | None) -> RunUsage:
         """Plausible token counts when a script gives none: about four characters a token."""

@@ -1,4 +1,4 @@
-"""`ScriptRouter`: which script drives a new run.
+"""`ScriptBook`: which script drives a new agent turn (a run today; chat and responses next).
 
 Input rules are tried first (in the order they were added), then the FIFO queue, then the
 default script. A run that nothing can drive is an error in the test, never a silent
@@ -57,7 +57,7 @@ class InputRule:
         return bool(self.matcher(text))
 
 
-class ScriptRouter:
+class ScriptBook:
     """Holds the registered scripts and picks one per new run."""
 
     def __init__(self) -> None:
@@ -122,3 +122,6 @@ def _checked(script: Script, label: str) -> Script:
     if not isinstance(script, Script):
         raise ScriptError(f"{label} must be a Script, not {type(script).__name__}")
     return script.validate(label)
+
+
+ScriptRouter = ScriptBook  # the 0.1 name

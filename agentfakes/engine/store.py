@@ -1,22 +1,23 @@
-"""`Engine`: the run store and its rules, with no HTTP in sight.
+"""`RunStore`: the runs and their rules, with no HTTP in sight.
 
-It creates runs, brings them up to the clock, applies stops and approvals, counts runs
-against the concurrency cap and sweeps expired streams and statuses (spec §4, §6). Every
-method takes the engine lock, so a transport on any thread (or the loopback server's
-event loop) sees one consistent store.
+It creates runs (the script book picks each one's script), brings them up to the clock,
+applies stops and approvals, counts work against the concurrency cap and sweeps expired
+streams and statuses (spec §4, §6). Callers hold `store.lock`, so a transport on any
+thread (or the loopback server's event loop) sees one consistent store.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentfakes.clock import ChangeSignal, Clock
-from agentfakes.runs import RunRecord, RunTiming
+from agentfakes.clocks.clock import ChangeSignal, Clock
+from agentfakes.engine.run import RunRecord, RunTiming
+from agentfakes.engine.script_book import ScriptBook
+from agentfakes.engine.subscription import Subscription
 from agentfakes.script import Script
-from agentfakes.sse import StreamReader
+from agentfakes.seeding import new_run_id
 
 
 @dataclass
@@ -32,11 +33,7 @@ class EngineSettings:
     missing_stream_delay: float = 1.0  # spec §2.3: ~1 s of polling before a stream 404
 
 
-def new_run_id() -> str:
-    return f"run_{uuid.uuid4().hex}"
-
-
-class Engine:
+class RunStore:
     """The run store: create, observe, stop, approve, subscribe, sweep."""
 
     def __init__(
@@ -45,10 +42,12 @@ class Engine:
         settings: EngineSettings | None = None,
         timing: RunTiming | None = None,
         run_ids: Callable[[], str] = new_run_id,
+        book: ScriptBook | None = None,
     ) -> None:
         self.clock = clock
         self.settings = settings or EngineSettings()
         self.timing = timing or RunTiming()
+        self.book = book or ScriptBook()
         self.signal = ChangeSignal()
         self.lock = self.signal.lock
         clock.subscribe(self.signal)
@@ -108,7 +107,7 @@ class Engine:
 
     def create(
         self,
-        script: Script,
+        script: Script | None = None,
         *,
         input: Any,
         request: dict[str, Any],
@@ -118,6 +117,9 @@ class Engine:
         conversation_history: list[dict[str, str]] | None = None,
         session_key: str | None = None,
     ) -> RunRecord:
+        """A new run driven by `script`, or by the one the script book picks for `input`."""
+        if script is None:
+            script = self.book.select(input)
         now = self.clock.now()
         run_id = self._run_ids()
         record = RunRecord(
@@ -166,14 +168,14 @@ class Engine:
             self.signal.notify()
         return resolved
 
-    def subscribe(self, run_id: str) -> StreamReader | None:
+    def subscribe(self, run_id: str) -> Subscription | None:
         """Open the run's event stream, or None if it is not (or no longer) registered."""
         self.tick()
         record = self.records.get(run_id) or self.history.get(run_id)
         if record is None or not record.stream.registered:
             return None
         record.stream.subscribers += 1
-        return StreamReader(self, record)
+        return Subscription(self, record)
 
     def release(self, record: RunRecord) -> None:
         """A subscriber's handler exited: the stream is unregistered for good (spec §5.6)."""

@@ -16,120 +16,21 @@ from typing import Any
 
 from agentfakes.errors import ScriptError
 from agentfakes.models import RunUsage, with_iteration_limit_notice
+from agentfakes.script.steps import (
+    Approval,
+    Complete,
+    Delta,
+    Fail,
+    Reasoning,
+    Step,
+    Terminal,
+    ToolEnd,
+    ToolStart,
+    Wait,
+    shorten,
+)
 
 __all__ = ["Script", "ScriptError"]
-
-
-# ---------------------------------------------------------------- steps
-
-
-@dataclass(frozen=True)
-class Step:
-    """One moment of a run's timeline."""
-
-    def describe(self) -> str:
-        return type(self).__name__.lower()
-
-
-@dataclass(frozen=True)
-class Delta(Step):
-    text: str
-
-    def describe(self) -> str:
-        return f"delta({self.text!r})"
-
-
-@dataclass(frozen=True)
-class Reasoning(Step):
-    text: str
-
-    def describe(self) -> str:
-        return f"reasoning({_short(self.text)!r})"
-
-
-@dataclass(frozen=True)
-class ToolStart(Step):
-    name: str
-    preview: str | None
-
-    def describe(self) -> str:
-        return f"tool_started({self.name!r})"
-
-
-@dataclass(frozen=True)
-class ToolEnd(Step):
-    name: str
-    duration: float | None  # None: the time since its tool_started
-    error: bool | None  # None: true after a denied or timed-out approval
-
-    def describe(self) -> str:
-        return f"tool_completed({self.name!r})"
-
-
-@dataclass(frozen=True)
-class Wait(Step):
-    seconds: float
-
-    def describe(self) -> str:
-        return f"wait({self.seconds})"
-
-
-@dataclass(frozen=True)
-class Approval(Step):
-    command: str
-    description: str
-    pattern_key: str
-    pattern_keys: tuple[str, ...]
-    allow_permanent: bool | None
-    smart_denied: bool
-    timeout: float | None  # None: the server's approval_timeout
-    on_deny: Script | None = None
-    on_timeout: Script | None = None
-
-    def describe(self) -> str:
-        return f"approval({self.command!r})"
-
-    def request_fields(self) -> dict[str, Any]:
-        """The agent's approval data, in the order the server copies it (spec §5.4)."""
-        data: dict[str, Any] = {
-            "command": self.command,
-            "pattern_key": self.pattern_key,
-            "pattern_keys": list(self.pattern_keys),
-            "description": self.description,
-        }
-        if self.allow_permanent is not None:
-            data["allow_permanent"] = self.allow_permanent
-        if self.smart_denied:
-            data["smart_denied"] = True
-        return data
-
-
-@dataclass(frozen=True)
-class Terminal(Step):
-    """The step that ends a run."""
-
-
-@dataclass(frozen=True)
-class Complete(Terminal):
-    output: str | None
-    usage: RunUsage | None  # None: estimated from the input and output lengths
-
-    def describe(self) -> str:
-        return f"complete({_short(self.output)!r})"
-
-
-@dataclass(frozen=True)
-class Fail(Terminal):
-    error: str
-
-    def describe(self) -> str:
-        return f"fail({self.error!r})"
-
-
-def _short(text: str | None, limit: int = 30) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------- the builder
@@ -262,7 +163,7 @@ class Script:
         """End with `run.completed {output, usage}` (usage defaults to an estimate)."""
         if output is not None:
             _require_str("complete", "output", output)
-        return self._then(Complete(output, _usage(f"complete({_short(output)!r})", usage)))
+        return self._then(Complete(output, _usage(f"complete({shorten(output)!r})", usage)))
 
     def answer(
         self, text: str, *, usage: RunUsage | dict[str, int] | None = None, chunk: int = 12
@@ -271,7 +172,7 @@ class Script:
         _require_str("answer", "text", text)
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
             raise ScriptError(f"answer: chunk must be a whole number >= 1, got {chunk!r}")
-        where = f"answer({_short(text)!r})"
+        where = f"answer({shorten(text)!r})"
         checked = _usage(where, usage)
         script = self
         for start in range(0, len(text), chunk):
@@ -286,7 +187,7 @@ class Script:
         """End as Hermes does at its iteration limit: completed, the notice appended (§9.4)."""
         if output is not None:
             _require_str("max_iterations", "output", output)
-        usage_checked = _usage(f"max_iterations({_short(output)!r})", usage)
+        usage_checked = _usage(f"max_iterations({shorten(output)!r})", usage)
         return self._then(Complete(with_iteration_limit_notice(output), usage_checked))
 
     def fail(self, error: str) -> Script:

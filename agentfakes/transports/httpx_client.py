@@ -1,29 +1,25 @@
-"""httpx transports over the fake server: a request in, the engine's answer out, no sockets.
+"""httpx transports over the app: a request in, the app's answer out, no sockets.
 
 Used directly (`server.transport()`, `server.async_transport()`) and by `server.mock()`.
-An SSE body is a lazy byte stream: httpx pulls one frame at a time from the run.
+A transport gets the app and the clock, never the façade (seam 2). An SSE body is a lazy
+byte stream: httpx pulls one frame at a time from the run.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
 
 import httpx
 
-from agentfakes.api import ApiRequest, ApiResponse
-from agentfakes.clock import ManualClock
-from agentfakes.faults import TransportFault, transport_fault_error
-from agentfakes.sse import StreamDropped, StreamReader
-
-if TYPE_CHECKING:
-    from agentfakes.server import FakeRunsServer
+from agentfakes.api import ApiRequest, ApiResponse, HermesApp, StreamBody, StreamDropped
+from agentfakes.clocks import Clock
+from agentfakes.faults import Fault, TransportFault
 
 
 class SseByteStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A run's event stream as an httpx body, readable by sync and async clients alike."""
 
-    def __init__(self, reader: StreamReader) -> None:
+    def __init__(self, reader: StreamBody) -> None:
         self.reader = reader
 
     def __iter__(self) -> Iterator[bytes]:
@@ -92,40 +88,56 @@ def to_httpx_response(response: ApiResponse, request: httpx.Request) -> httpx.Re
     )
 
 
-def serve_sync(server: FakeRunsServer, request: httpx.Request) -> httpx.Response:
-    return _answer(server, request, request.read())
-
-
-async def serve_async(server: FakeRunsServer, request: httpx.Request) -> httpx.Response:
-    return _answer(server, request, await request.aread())
-
-
-def _answer(server: FakeRunsServer, request: httpx.Request, body: bytes) -> httpx.Response:
+def serve_sync(app: HermesApp, clock: Clock, request: httpx.Request) -> httpx.Response:
     try:
-        return to_httpx_response(server.handle(to_api_request(request, body)), request)
+        response = app.handle(to_api_request(request, request.read()))
     except TransportFault as fault:
-        if fault.fault.transport == "read_timeout" and isinstance(server.clock, ManualClock):
+        raise _transport_failure(clock, fault.fault, request) from None
+    if response.delay:
+        clock.skip(response.delay)
+    return to_httpx_response(response, request)
+
+
+async def serve_async(app: HermesApp, clock: Clock, request: httpx.Request) -> httpx.Response:
+    try:
+        response = app.handle(to_api_request(request, await request.aread()))
+    except TransportFault as fault:
+        raise _transport_failure(clock, fault.fault, request) from None
+    if response.delay:
+        await clock.skip_async(response.delay)
+    return to_httpx_response(response, request)
+
+
+def _transport_failure(clock: Clock, fault: Fault, request: httpx.Request) -> Exception:
+    """The httpx exception an in-process client sees for a transport fault."""
+    if fault.transport == "connect_error":
+        return httpx.ConnectError("[Errno 111] Connection refused", request=request)
+    if fault.transport == "read_timeout":
+        if not clock.is_real:
             # the client waited its read timeout for nothing: on virtual time that costs nothing
-            timeout = request.extensions.get("timeout", {}).get("read") or fault.fault.seconds
-            server.clock.advance(float(timeout))
-        raise transport_fault_error(fault.fault, request) from None
+            timeout = request.extensions.get("timeout", {}).get("read") or fault.seconds
+            clock.skip(float(timeout))
+        return httpx.ReadTimeout("The read operation timed out", request=request)
+    return httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
 
 
 class FakeTransport(httpx.BaseTransport):
     """`httpx.Client(transport=server.transport())`."""
 
-    def __init__(self, server: FakeRunsServer) -> None:
-        self.server = server
+    def __init__(self, app: HermesApp, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return serve_sync(self.server, request)
+        return serve_sync(self.app, self.clock, request)
 
 
 class AsyncFakeTransport(httpx.AsyncBaseTransport):
     """`httpx.AsyncClient(transport=server.async_transport())`."""
 
-    def __init__(self, server: FakeRunsServer) -> None:
-        self.server = server
+    def __init__(self, app: HermesApp, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await serve_async(self.server, request)
+        return await serve_async(self.app, self.clock, request)

@@ -1,4 +1,4 @@
-"""`server.mock()`: respx routes every httpx request for `base_url` to the fake server.
+"""`server.mock()`: respx routes every httpx request for `base_url` to the app.
 
 Requests to any other host fail with a message that names the host and how to allow it;
 the failure is respx's "not mocked" assertion, so another respx router the test has
@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import respx
 from respx.models import AllMockedAssertionError
 
+from agentfakes.api import HermesApp
+from agentfakes.clocks import Clock
 from agentfakes.errors import UnmockedRequestError
-from agentfakes.httpx_transport import serve_sync
-
-if TYPE_CHECKING:
-    from agentfakes.server import FakeRunsServer
+from agentfakes.transports.httpx_client import serve_sync
 
 
 class UnmockedRequest(UnmockedRequestError, AllMockedAssertionError):
@@ -27,30 +26,29 @@ class UnmockedRequest(UnmockedRequestError, AllMockedAssertionError):
 
 
 @contextmanager
-def mock_server(
-    server: FakeRunsServer, *, pass_through: tuple[str, ...], verify: bool
-) -> Iterator[FakeRunsServer]:
-    base = httpx.URL(server.base_url)
+def mock_app(
+    app: HermesApp, clock: Clock, base_url: str, *, pass_through: tuple[str, ...]
+) -> Iterator[respx.MockRouter]:
+    """Route httpx requests for `base_url` to `app` while the context is open."""
+    base = httpx.URL(base_url)
     pattern: dict[str, Any]
     router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
     pattern = {"scheme": base.scheme, "host": base.host}
     if base.port is not None:
         pattern["port"] = base.port
-    router.route(**pattern).mock(side_effect=lambda request: serve_sync(server, request))
+    router.route(**pattern).mock(side_effect=lambda request: serve_sync(app, clock, request))
     for host in pass_through:
         router.route(host=host).pass_through()
 
     def refuse(request: httpx.Request) -> httpx.Response:
-        allowed = ", ".join([server.base_url, *pass_through])
+        allowed = ", ".join([base_url, *pass_through])
         raise UnmockedRequest(
             f"agentfakes: the app sent {request.method} {request.url}, but only {allowed} "
             f"is served in-process and nothing may reach the network. Point the app at "
-            f"{server.base_url}, or allow the host with "
+            f"{base_url}, or allow the host with "
             f"server.mock(pass_through=[{request.url.host!r}])."
         )
 
     router.route().mock(side_effect=refuse)
     with router:
-        yield server
-    if verify:
-        server.verify()
+        yield router

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentfakes.clock import ManualClock
+from agentfakes.clocks import ManualClock
 from agentfakes.server import FakeRunsServer
 
 KEEPALIVE = b": keepalive\n\n"

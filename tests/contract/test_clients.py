@@ -26,7 +26,7 @@ import httpx_sse
 import pytest
 import requests
 
-from agentfakes.clock import ManualClock
+from agentfakes.clocks import ManualClock
 from agentfakes.errors import NoScriptError, UnmockedRequestError, UnusedScriptError
 from agentfakes.script import Script
 from agentfakes.server import FakeRunsServer

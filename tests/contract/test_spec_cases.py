@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from agentfakes.clocks import RealClock
 from agentfakes.models import ITERATION_LIMIT_NOTICE
 from agentfakes.script import Script
 
@@ -538,9 +539,25 @@ def test_case_27_late_subscribe_replays_everything(make_api: MakeApi) -> None:
     ]
 
 
+class SkipSpyClock(RealClock):
+    """A real clock that notes the waits the server asks of it instead of sleeping them."""
+
+    def __init__(self) -> None:
+        self.skipped: list[float] = []
+
+    def skip(self, seconds: float) -> None:
+        self.skipped.append(seconds)
+
+    async def skip_async(self, seconds: float) -> None:
+        self.skipped.append(seconds)
+
+
 @pytest.mark.parametrize("clock", ["real", "manual"])
 def test_case_28_second_subscribe_gets_404(make_api: MakeApi, clock: str) -> None:
-    api = make_api(clock=auto_clock()) if clock == "manual" else make_api()
+    """The ~1 s of polling before the 404 happens on the engine clock: free in virtual
+    time, a real second on a real clock (here a spy notes it instead of sleeping)."""
+    spy = SkipSpyClock()
+    api = make_api(clock=auto_clock()) if clock == "manual" else make_api(clock=spy)
     api.server.script(Script().answer("hi"))
     run_id = api.create()
     assert api.read(run_id)[-1] == CLOSED
@@ -551,6 +568,8 @@ def test_case_28_second_subscribe_gets_404(make_api: MakeApi, clock: str) -> Non
     assert_json(response, 404, run404(run_id))
     if clock == "manual":
         assert took == 1.0  # the ~1 s of polling, in virtual time
+    else:
+        assert spy.skipped == [1.0]
     assert elapsed < 0.5, "no real second may pass"
     assert api.run(run_id)["status"] == "completed"
 
@@ -574,7 +593,8 @@ def test_case_28_subscriber_that_left_unregisters_the_stream(make_api: MakeApi) 
 
 @pytest.mark.parametrize("clock", ["real", "manual"])
 def test_case_29_unknown_run_events_404(make_api: MakeApi, clock: str) -> None:
-    api = make_api(clock=auto_clock()) if clock == "manual" else make_api()
+    spy = SkipSpyClock()
+    api = make_api(clock=auto_clock()) if clock == "manual" else make_api(clock=spy)
     now = api.server.clock.now
     before, started = now(), wall()
     response = api.get_events("run_nope")
@@ -583,6 +603,8 @@ def test_case_29_unknown_run_events_404(make_api: MakeApi, clock: str) -> None:
     assert response.headers["content-type"] != "text/event-stream"
     if clock == "manual":
         assert took == 1.0
+    else:
+        assert spy.skipped == [1.0]
     assert elapsed < 0.5
 
 

@@ -1,0 +1,121 @@
+"""The ONE route table: method, path template, endpoint name, handler (spec §1.1; the real
+table is A:1475-1527). The app dispatches with it, faults match on its endpoint names and
+the journal records them: nothing else parses a URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agentfakes.api import probes, runs
+from agentfakes.api.config import GatewayConfig
+from agentfakes.api.messages import ApiRequest, ApiResponse
+from agentfakes.engine import RunStore
+from agentfakes.faults import EndpointNames
+
+Handler = Callable[[RunStore, GatewayConfig, ApiRequest, dict[str, str]], ApiResponse]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the table; `handler` None is a real route agentfakes does not fake yet."""
+
+    method: str
+    template: str
+    endpoint: str
+    handler: Handler | None
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # aiohttp's `{name}` matches `[^{}/]+`: a segment with a brace is no run id.
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^{}/]+)", self.template)
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "probes.health", probes.health),
+    Route("GET", "/health/detailed", "probes.health_detailed", probes.health_detailed),
+    Route("GET", "/v1/health", "probes.health", probes.health),
+    Route("GET", "/v1/models", "probes.models", probes.models),
+    Route("GET", "/v1/capabilities", "probes.capabilities", probes.capabilities),
+    Route("GET", "/v1/skills", "probes.skills", None),
+    Route("GET", "/v1/toolsets", "probes.toolsets", None),
+    Route("GET", "/api/sessions", "sessions.list", None),
+    Route("POST", "/api/sessions", "sessions.create", None),
+    Route("GET", "/api/sessions/{session_id}", "sessions.get", None),
+    Route("PATCH", "/api/sessions/{session_id}", "sessions.update", None),
+    Route("DELETE", "/api/sessions/{session_id}", "sessions.delete", None),
+    Route("GET", "/api/sessions/{session_id}/messages", "sessions.messages", None),
+    Route("POST", "/api/sessions/{session_id}/fork", "sessions.fork", None),
+    Route("POST", "/api/sessions/{session_id}/chat", "sessions.chat", None),
+    Route("POST", "/api/sessions/{session_id}/chat/stream", "sessions.chat_stream", None),
+    Route("POST", "/v1/chat/completions", "chat.completions", None),
+    Route("POST", "/v1/responses", "responses.create", None),
+    Route("GET", "/v1/responses/{response_id}", "responses.get", None),
+    Route("DELETE", "/v1/responses/{response_id}", "responses.delete", None),
+    Route("POST", "/api/platforms/{platform}/events", "platforms.events", None),
+    Route("GET", "/api/jobs", "jobs.list", None),
+    Route("POST", "/api/jobs", "jobs.create", None),
+    Route("GET", "/api/jobs/{job_id}", "jobs.get", None),
+    Route("PATCH", "/api/jobs/{job_id}", "jobs.update", None),
+    Route("DELETE", "/api/jobs/{job_id}", "jobs.delete", None),
+    Route("POST", "/api/jobs/{job_id}/pause", "jobs.pause", None),
+    Route("POST", "/api/jobs/{job_id}/resume", "jobs.resume", None),
+    Route("POST", "/api/jobs/{job_id}/run", "jobs.run", None),
+    Route("POST", "/v1/runs", "runs.create", runs.create_run),
+    Route("GET", "/v1/runs/{run_id}", "runs.poll", runs.get_run),
+    Route("GET", "/v1/runs/{run_id}/events", "runs.events", runs.run_events),
+    Route("POST", "/v1/runs/{run_id}/approval", "runs.approval", runs.approve),
+    Route("POST", "/v1/runs/{run_id}/stop", "runs.stop", runs.stop),
+    Route("POST", "/api/cron/fire", "cron.fire", None),
+)
+STREAMING_ENDPOINTS = frozenset({"runs.events"})
+# The 0.1 names stay valid for faults and the journal.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "create": ("runs.create",),
+    "poll": ("runs.poll",),
+    "events": ("runs.events",),
+    "approval": ("runs.approval",),
+    "stop": ("runs.stop",),
+    "health": ("probes.health", "probes.health_detailed"),
+    "models": ("probes.models",),
+    "capabilities": ("probes.capabilities",),
+}
+ENDPOINTS = EndpointNames(
+    names={**{route.endpoint: (route.endpoint,) for route in ROUTES}, **ALIASES},
+    streaming=STREAMING_ENDPOINTS,
+)
+_PROFILE_PREFIX = re.compile(r"^/p/[^{}/]+(?=/)")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a request goes: its route (None: no route for this method) and parameters,
+    its endpoint name (the path itself when nothing matched), the methods the path allows."""
+
+    route: Route | None
+    params: dict[str, str]
+    endpoint: str
+    allowed: tuple[str, ...] = ()
+
+    @property
+    def run_id(self) -> str | None:
+        return self.params.get("run_id")
+
+
+def resolve(method: str, path: str) -> Resolved:
+    """Match `path` (profile prefix ignored: multiplexing is off, spec §1.1) against the table."""
+    if path.startswith("/p/"):
+        path = _PROFILE_PREFIX.sub("", path, count=1)
+    allowed: list[str] = []
+    for route in ROUTES:
+        match = route.pattern.match(path)
+        if match is None:
+            continue
+        if route.method != method:
+            allowed.append(route.method)
+            continue
+        return Resolved(route, match.groupdict(), route.endpoint)
+    return Resolved(None, {}, path, tuple(allowed))
