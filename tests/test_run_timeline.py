@@ -436,6 +436,69 @@ class TestApprovalOutcomes:
         assert record.status is DONE
         assert record.output == "Done."
 
+    def test_an_approved_tool_completes_its_duration_after_the_approval(
+        self, server: FakeRunsServer, client: httpx.Client, clock: ManualClock
+    ) -> None:
+        """Spec §5.5: the gate fires inside the tool; the command runs once approved."""
+        server.script(
+            Script()
+            .tool_started("terminal", "make deploy")
+            .approval("make deploy", "deploy")
+            .tool_completed("terminal", duration=4)
+            .answer("Deployed.")
+        )
+        run_id = create(client)
+        clock.advance(10)
+        approve(client, run_id, choice="once")
+        clock.advance(0.5)
+        wire = poll(client, run_id)  # running at once, the command not done yet
+        assert (wire["status"], wire["last_event"]) == ("running", "approval.responded")
+        clock.advance(3)
+        assert poll(client, run_id)["last_event"] == "approval.responded"
+        clock.advance(0.5)
+        record = server.runs[run_id]
+        done = record.events[3]
+        assert isinstance(done, ToolCompleted)
+        assert (done.timestamp, done.duration, done.error) == (T0 + 14, 4.0, False)
+        assert record.status is DONE and record.updated_at == T0 + 14
+
+    def test_a_wait_before_the_approved_tool_completes_counts_towards_its_duration(
+        self,
+    ) -> None:
+        record = record_of(
+            Script()
+            .tool_started("t")
+            .approval("c", "d")
+            .wait(1)
+            .tool_completed("t", duration=3)
+            .complete()
+        )
+        record.resolve_approvals("once", resolve_all=False, now=T0 + 5)
+        record.advance(T0 + 7.5)
+        assert record.event_names[-1] == "approval.responded"
+        record.advance(T0 + 8)
+        assert [(e.event, e.timestamp) for e in record.events[2:]] == [
+            ("approval.responded", T0 + 5),
+            ("tool.completed", T0 + 8),
+            ("run.completed", T0 + 8),
+        ]
+
+    @pytest.mark.parametrize("choice", ["deny", "timeout"])
+    def test_a_tool_not_approved_completes_at_once_with_an_error(self, choice: str) -> None:
+        record = record_of(
+            Script().tool_started("t").approval("c", "d").tool_completed("t", duration=9).complete()
+        )
+        if choice == "deny":
+            record.resolve_approvals("deny", resolve_all=False, now=T0 + 5)
+            record.advance(T0 + 5)
+            at = T0 + 5
+        else:
+            record.advance(T0 + 60)
+            at = T0 + 60
+        done = record.events[-2]
+        assert isinstance(done, ToolCompleted)
+        assert (done.timestamp, done.duration, done.error) == (at, 9.0, True)
+
     def test_explicit_error_false_wins_over_a_deny(self) -> None:
         record = record_of(
             Script()

@@ -188,6 +188,36 @@ class TestActivation:
         assert abs(time.time() - freezegun.api.real_time()) < 1
         assert asyncio.run(asyncio.sleep(0.001, "real again")) == "real again"
 
+    def test_leaving_restores_real_perf_counter_monotonic_and_time(self) -> None:
+        """Issue 8 item 5: nothing virtual survives the `with` block, module globals included."""
+        module = types.ModuleType("app_module")
+        exec("from time import perf_counter, monotonic, time as now", module.__dict__)
+        real = (time.perf_counter, time.monotonic, time.time, time.perf_counter_ns)
+        before = (time.perf_counter(), time.monotonic(), time.time())
+        sys.modules["app_module"] = module  # an app module imported before the clock starts
+        try:
+            with VirtualClock():
+                time.sleep(3600)
+                assert module.perf_counter() == module.monotonic() == MONOTONIC_ORIGIN + 3600
+        finally:
+            del sys.modules["app_module"]
+        assert (time.perf_counter, time.monotonic, time.time, time.perf_counter_ns) == real
+        assert (module.perf_counter, module.monotonic, module.now) == real[:3]
+        after = (time.perf_counter(), time.monotonic(), time.time())
+        assert all(0 <= b - a < 60 for a, b in zip(before, after, strict=True)), (before, after)
+
+    def test_readme_example_prints_a_real_duration(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from pathlib import Path
+
+        readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+        block = next(b for b in readme.split("```python\n") if "ten virtual minutes" in b)
+        exec(compile(block.split("```")[0], "README.md", "exec"), {"__name__": "readme"})
+        printed = capsys.readouterr().out
+        seconds = float(printed.split(" in ")[1].split(" s")[0])
+        assert 0 <= seconds < REAL_BUDGET * 10, printed
+
     def test_pytest_keeps_real_time_for_its_durations(self, clock: VirtualClock) -> None:
         import _pytest.timing
 

@@ -62,6 +62,7 @@ class OpenTool:
     started_at: float
     approval_outcome: str | None = None  # once/session/always/deny/timeout
     gated: bool = False
+    approved_at: float | None = None  # when an approve let the command run (spec §5.5)
 
 
 @dataclass
@@ -223,7 +224,13 @@ class RunRecord:
             )
             self._set_status(self.status, at, "tool.started")
         elif isinstance(step, ToolEnd):
-            self._complete_tool(step, at)
+            done_at = self._command_done_at(step)
+            if done_at is not None and done_at > at:
+                # The approved command is still running: tool.completed once it has run.
+                self._index -= 1
+                self._cursor = done_at
+            else:
+                self._complete_tool(step, at)
         elif isinstance(step, Approval):
             self._request_approvals(step, at)
         elif isinstance(step, Complete):
@@ -239,6 +246,18 @@ class RunRecord:
             self._first_set("error")
             self._emit(RunFailed(run_id=self.run_id, timestamp=at, error=step.error))
             self._finish(RunStatus.FAILED, at, "run.failed")
+
+    def _command_done_at(self, step: ToolEnd) -> float | None:
+        """When an approved gated tool's command finishes: `duration` after the approve.
+
+        The gate fires inside the tool, before the command runs (spec §5.5), so the real
+        server shows `approval.responded` at once and `tool.completed` only after the run."""
+        if step.duration is None:
+            return None
+        tool = next((t for t in self._open_tools if t.name == step.name), None)
+        if tool is None or tool.approved_at is None:
+            return None
+        return tool.approved_at + step.duration
 
     def _complete_tool(self, step: ToolEnd, at: float) -> None:
         tool = next((t for t in self._open_tools if t.name == step.name), None)
@@ -290,6 +309,8 @@ class RunRecord:
         pending.resolved_at = at
         if pending.tool is not None:
             pending.tool.approval_outcome = outcome
+            if outcome not in ("deny", "timeout"):
+                pending.tool.approved_at = at
 
     def _resume_if_settled(self) -> None:
         if not self._pending or self.pending_approvals:
