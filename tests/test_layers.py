@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "server": 5,
     "recording": 5,
     "drift": 5,
+    "strategies": 5,  # Hypothesis strategies + the per-example server helper
     "pytest_plugin": 6,
     "cli": 6,
     "__main__": 6,
@@ -35,7 +36,7 @@ LAYERS: dict[str, int] = {
     "clock": 6,  # 0.1 import-path alias of clocks
     "virtual_time": 6,  # 0.1 import-path alias of clocks.virtual
 }
-SIDE = {"factories", "assertions", "failure_messages", "agent", "strategies", "_observed"}
+SIDE = {"factories", "assertions", "failure_messages", "agent", "_observed"}
 SIDE_RANK = 0.5  # imports layer 0; imported by layer 5 and above
 SIDE_VISIBLE_FROM = 5
 
