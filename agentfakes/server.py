@@ -31,7 +31,12 @@ from agentfakes.script import Script
 from agentfakes.seeding import new_run_id
 
 if TYPE_CHECKING:
+    import os
+
     import httpx
+
+    from agentfakes.recording.replay import ScenarioPlayer
+    from agentfakes.script.scenario import Scenario
 
 DEFAULT_API_KEY = "sk-test-0123456789abcdef"
 DEFAULT_BASE_URL = "http://hermes.test"
@@ -118,6 +123,7 @@ class FakeRunsServer:
         self.errors: list[AgentfakesError] = self.app.errors
         self.faults = self.app.faults
         self.loopback_url: str | None = None  # set while serve() is running
+        self.scenarios: list[ScenarioPlayer] = []  # load_scenario(): replayed first
 
     def __repr__(self) -> str:
         return (
@@ -163,6 +169,21 @@ class FakeRunsServer:
         """Scripts for the next runs, first in first out."""
         self.router.enqueue(*scripts)
         return self
+
+    def load_scenario(
+        self, scenario: Scenario | str | os.PathLike[str], *, fail_unmatched: bool = False
+    ) -> ScenarioPlayer:
+        """Replay a scenario file (or a `Scenario`): a run whose input equals a recorded
+        run's is driven by that run's script, before any `on_input` rule, queue or default.
+        `verify()` then reports recorded runs never replayed and approval choices that
+        differ from the recording without a branch. `fail_unmatched`: a run matching no
+        recorded input fails with a text naming the input and the file."""
+        from agentfakes.recording.replay import ScenarioPlayer
+
+        player = ScenarioPlayer.of(scenario, fail_unmatched=fail_unmatched)
+        self.router.sources.append(player)
+        self.scenarios.append(player)
+        return player
 
     # ------------------------------------------------------------ test-side control
 
@@ -232,6 +253,11 @@ class FakeRunsServer:
     def verify(self) -> None:
         """Fail loudly about scripts that never ran and runs that had no script."""
         problems = [str(e) for e in self.errors]
+        for player in self.scenarios:
+            with self.engine.lock:
+                self.engine.tick()
+                records = list(self.engine.history.values())
+            problems += [text for _, text in player.problems(records)]
         if self.strict:
             problems += [f"registered but never used: {item}" for item in self.router.unused()]
         problems += [

@@ -11,7 +11,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from agentfakes.errors import NoScriptError, ScriptError
 from agentfakes.script import Script
@@ -29,6 +29,12 @@ def input_text(raw_input: Any) -> str:
         ]
         return " ".join(p for p in parts if p)
     return str(raw_input)
+
+
+class ScriptSource(Protocol):
+    """Something that may drive a turn before the rules do: a scenario's recorded runs."""
+
+    def select(self, text: str, surface: str) -> Script | None: ...
 
 
 @dataclass
@@ -64,6 +70,7 @@ class ScriptBook:
         self.default: Script | None = None
         self.rules: list[InputRule] = []
         self.queue: deque[Script] = deque()
+        self.sources: list[ScriptSource] = []  # scenario players: consulted before all
 
     def set_default(self, script: Script) -> None:
         self.default = _checked(script, "default script")
@@ -88,6 +95,10 @@ class ScriptBook:
 
     def select(self, raw_input: Any) -> Script:
         text = input_text(raw_input)
+        for source in self.sources:  # recorded scenario runs come first (issue 9)
+            found = source.select(text, "runs")
+            if found is not None:
+                return found
         for rule in self.rules:
             if rule.matches(text):
                 rule.used += 1

@@ -16,6 +16,7 @@ from typing import Any
 
 from agentfakes.errors import ScriptError
 from agentfakes.models import RunUsage, with_iteration_limit_notice
+from agentfakes.script import codec
 from agentfakes.script.steps import (
     Approval,
     Complete,
@@ -207,6 +208,17 @@ class Script:
         """Scripted seconds on the approve path (waits and tool durations)."""
         return sum(s.seconds for s in self.steps if isinstance(s, Wait))
 
+    def to_dict(self) -> dict[str, Any]:
+        """The script as plain data: `{"name"?, "steps": [{verb: {argument: value}}]}`
+        (what scenario files hold); `Script.from_dict(s.to_dict()) == s`."""
+        return codec.script_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Script:
+        """Rebuild a Script from `to_dict()` data, validated by the builder's own verbs."""
+        built: Script = codec.script_from_dict(data)
+        return built
+
     def named(self, name: str) -> Script:
         """The same script with a name, used in error messages and the journal."""
         return replace(self, name=name)
@@ -245,6 +257,9 @@ class Script:
                 f"{self.terminal.describe()}; a run ends exactly once"
             )
         return replace(self, steps=(*self.steps, step))
+
+
+codec.register_script_type(Script)  # Script.from_dict() and the codec build with it
 
 
 def _require_str(where: str, field_name: str, value: Any) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 from agentfakes.errors import ScriptError
 from agentfakes.models import RunUsage
-from agentfakes.script.builder import Script
 from agentfakes.script.steps import (
     Approval,
     Complete,
@@ -43,9 +42,26 @@ VERBS: dict[type[Step], str] = {
 }
 _BRANCHES = ("on_deny", "on_timeout")
 
+# The builder registers its Script class here when it is imported (`script/builder.py`):
+# it calls this codec for `Script.to_dict()` / `Script.from_dict()`, so this module must
+# not import it back (tests/test_layers.py: no import cycles).
+_SCRIPT_TYPE: Any = None
+
+
+def register_script_type(script_type: Any) -> None:
+    """The class whose builder verbs `script_from_dict` calls (the builder's `Script`)."""
+    global _SCRIPT_TYPE
+    _SCRIPT_TYPE = script_type
+
+
+def _script_type() -> Any:
+    if _SCRIPT_TYPE is None:  # pragma: no cover - importing the package imports the builder
+        raise RuntimeError("agentfakes.script.builder was not imported")
+    return _SCRIPT_TYPE
+
 
 def _defaults(verb: str) -> dict[str, Any]:
-    parameters = inspect.signature(getattr(Script, verb)).parameters.values()
+    parameters = inspect.signature(getattr(_script_type(), verb)).parameters.values()
     return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
@@ -80,7 +96,7 @@ def script_to_dict(script: Any) -> dict[str, Any]:
     return data
 
 
-def script_from_dict(data: Any, *, where: str = "script") -> Script:
+def script_from_dict(data: Any, *, where: str = "script") -> Any:
     """Rebuild a Script with the builder's own verbs (and so its validation)."""
     if not isinstance(data, Mapping):
         raise ScriptError(f"{where}: a script is a mapping with 'steps', got {_kind(data)}")
@@ -90,7 +106,7 @@ def script_from_dict(data: Any, *, where: str = "script") -> Script:
     steps = data.get("steps")
     if not isinstance(steps, list):
         raise ScriptError(f"{where}.steps: a list of steps is required, got {_kind(steps)}")
-    script = Script()
+    script = _script_type()()
     for index, raw in enumerate(steps):
         script = _apply(script, raw, where=f"{where}.steps[{index}]")
     name = data.get("name")
@@ -101,7 +117,7 @@ def script_from_dict(data: Any, *, where: str = "script") -> Script:
     return script
 
 
-def _apply(script: Script, raw: Any, *, where: str) -> Script:
+def _apply(script: Any, raw: Any, *, where: str) -> Any:
     allowed = ", ".join(VERBS.values())
     if not isinstance(raw, Mapping) or len(raw) != 1:
         raise ScriptError(f"{where}: a step is one {{verb: arguments}} pair ({allowed})")
@@ -119,7 +135,7 @@ def _apply(script: Script, raw: Any, *, where: str) -> Script:
                 kwargs[branch] = script_from_dict(kwargs[branch], where=f"{where}.{branch}")
     if verb == "complete" and kwargs.get("usage") is not None:
         kwargs["usage"] = _usage(kwargs["usage"], where)
-    known = [name for name in inspect.signature(getattr(Script, verb)).parameters][1:]
+    known = [name for name in inspect.signature(getattr(_script_type(), verb)).parameters][1:]
     for name in kwargs:
         if name not in known:
             near = difflib.get_close_matches(name, known, n=1)
@@ -128,7 +144,7 @@ def _apply(script: Script, raw: Any, *, where: str) -> Script:
                 f"{where}.{verb}: unknown argument {name!r}{hint}; {verb} takes {', '.join(known)}"
             )
     try:
-        built: Script = getattr(script, verb)(**kwargs)
+        built = getattr(script, verb)(**kwargs)
     except TypeError as exc:
         raise ScriptError(f"{where}.{verb}: {_argument_problem(exc)}") from None
     except ScriptError as exc:
