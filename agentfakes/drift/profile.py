@@ -1,0 +1,34 @@
+"""`ServerProfile`: the server configuration the black-box contract cases assume.
+
+The drift check runs the same cases against the fake and a real hermes-agent 0.19.0, so
+both must be configured alike: the real server through its config.yaml
+(`drift/real_hermes.py` writes it), the fake through `FakeRunsServer(**server_options())`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["REFERENCE_PROFILE", "ServerProfile"]
+
+
+@dataclass(frozen=True)
+class ServerProfile:
+    """The knobs the cases depend on; the defaults are the reference configuration."""
+
+    approval_timeout: float = 5.0  # approvals.timeout (Hermes default 60 s)
+    max_concurrent_runs: int = 2  # gateway.api_server.max_concurrent_runs (default 10)
+    api_max_retries: int = 1  # agent.api_max_retries: one upstream attempt in all
+    max_turns: int = 3  # agent.max_turns: the `loop` marker's tool iterations
+
+    def server_options(self) -> dict[str, Any]:
+        """Keyword arguments for `FakeRunsServer(...)` (the other two knobs only shape the
+        real server's agent; the reference script book follows them instead)."""
+        return {
+            "approval_timeout": self.approval_timeout,
+            "max_concurrent_runs": self.max_concurrent_runs,
+        }
+
+
+REFERENCE_PROFILE = ServerProfile()
