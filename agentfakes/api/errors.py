@@ -34,10 +34,20 @@ RETRY_AFTER = (("Retry-After", "1"),)
 
 
 def openai_error(
-    message: str, *, err_type: str = "invalid_request_error", code: str | None = None
+    message: str,
+    *,
+    err_type: str = "invalid_request_error",
+    code: str | None = None,
+    param: str | None = None,
 ) -> dict[str, Any]:
     """The error envelope of `_openai_error` (spec §1.4)."""
-    return {"error": {"message": message, "type": err_type, "param": None, "code": code}}
+    return {"error": {"message": message, "type": err_type, "param": param, "code": code}}
+
+
+def bare_error(message: str) -> dict[str, Any]:
+    """`{"error": "<text>"}`: the jobs routes' and the profile middleware's shape
+    (beyond-runs §2.2 shapes 4 and 5)."""
+    return {"error": message}
 
 
 def short_error(message: str) -> dict[str, Any]:

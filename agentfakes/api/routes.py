@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agentfakes.api import probes, runs
+from agentfakes.api import chat, probes, responses, runs
 from agentfakes.api.config import GatewayConfig
 from agentfakes.api.messages import ApiRequest, ApiResponse
 from agentfakes.engine import RunStore
@@ -51,10 +51,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/sessions/{session_id}/fork", "sessions.fork", None),
     Route("POST", "/api/sessions/{session_id}/chat", "sessions.chat", None),
     Route("POST", "/api/sessions/{session_id}/chat/stream", "sessions.chat_stream", None),
-    Route("POST", "/v1/chat/completions", "chat.completions", None),
-    Route("POST", "/v1/responses", "responses.create", None),
-    Route("GET", "/v1/responses/{response_id}", "responses.get", None),
-    Route("DELETE", "/v1/responses/{response_id}", "responses.delete", None),
+    Route("POST", "/v1/chat/completions", "chat.completions", chat.chat_completions),
+    Route("POST", "/v1/responses", "responses.create", responses.create_response),
+    Route("GET", "/v1/responses/{response_id}", "responses.get", responses.get_response),
+    Route(
+        "DELETE", "/v1/responses/{response_id}", "responses.delete", responses.delete_response
+    ),
     Route("POST", "/api/platforms/{platform}/events", "platforms.events", None),
     Route("GET", "/api/jobs", "jobs.list", None),
     Route("POST", "/api/jobs", "jobs.create", None),

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentfakes.clocks.clock import ChangeSignal, Clock
+from agentfakes.engine.responses import ResponseStore
 from agentfakes.engine.run import RunRecord, RunTiming
 from agentfakes.engine.script_book import ScriptBook
+from agentfakes.engine.sessions import SessionStore
 from agentfakes.engine.subscription import Subscription
+from agentfakes.engine.turns import TurnRecord
 from agentfakes.script import Script
 from agentfakes.seeding import new_run_id
 
@@ -31,6 +34,8 @@ class EngineSettings:
     status_ttl: float = 3600.0  # spec §6.2, measured from the last update
     sweep_interval: float = 60.0  # spec §6.2
     missing_stream_delay: float = 1.0  # spec §2.3: ~1 s of polling before a stream 404
+    api_max_retries: int = 3  # agent.api_max_retries: quoted in provider failure texts
+    llm_model: str = "fake-model"  # the provider model the agent used (session rows)
 
 
 class RunStore:
@@ -55,6 +60,11 @@ class RunStore:
         self.records: dict[str, RunRecord] = {}  # what the server still knows (swept)
         self.history: dict[str, RunRecord] = {}  # every run ever created, for tests
         self._active: dict[str, RunRecord] = {}
+        self.sessions = SessionStore()  # state.db: chat/responses/session-chat turns
+        self.responses = ResponseStore()  # stored /v1/responses objects (beyond-runs §5.5)
+        self.turns: dict[str, TurnRecord] = {}  # every non-run turn, for tests
+        self._active_turns: dict[str, TurnRecord] = {}  # they share the cap (§2.1)
+        self.idempotency: dict[str, Any] = {}  # Idempotency-Key -> cached turn (§4.4)
         self._next_sweep = clock.now() + self.settings.sweep_interval
 
     # ------------------------------------------------------------ time
@@ -68,6 +78,10 @@ class RunStore:
                 changed = True
             if record.is_terminal:
                 del self._active[record.run_id]
+        for turn in list(self._active_turns.values()):
+            if turn.is_done(now):
+                del self._active_turns[turn.turn_id]
+                changed = True
         if now >= self._next_sweep:
             changed = self._sweep(now) or changed
         if changed:
@@ -98,8 +112,23 @@ class RunStore:
     # ------------------------------------------------------------ operations
 
     def active_count(self) -> int:
-        """Runs whose task is not done: they hold a concurrency slot (spec §6.3)."""
-        return len(self._active)
+        """Runs, and other agent turns, whose task is not done: each holds a concurrency
+        slot (spec §6.3; beyond-runs §2.1)."""
+        return len(self._active) + len(self._active_turns)
+
+    def start_turn(self, turn: TurnRecord) -> TurnRecord:
+        """Admit a chat/responses/session turn: it holds a slot until its scripted end."""
+        self.turns[turn.turn_id] = turn
+        if not turn.is_done(self.clock.now()):
+            self._active_turns[turn.turn_id] = turn
+        self.signal.notify()
+        return turn
+
+    def interrupt_turn(self, turn: TurnRecord) -> None:
+        """The client went away mid-stream: the real server interrupts the agent (A:3151)."""
+        if self._active_turns.pop(turn.turn_id, None) is not None:
+            turn.interrupted = True
+            self.signal.notify()
 
     def at_capacity(self) -> bool:
         cap = self.settings.max_concurrent_runs

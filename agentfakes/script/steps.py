@@ -7,7 +7,7 @@ import the builder (no cycle).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agentfakes.models import RunUsage
@@ -48,6 +48,8 @@ class Reasoning(Step):
 class ToolStart(Step):
     name: str
     preview: str | None
+    # the call's JSON arguments (the Responses surface shows them)
+    arguments: Any = field(default=None, hash=False)
 
     def describe(self) -> str:
         return f"tool_started({self.name!r})"
@@ -58,6 +60,7 @@ class ToolEnd(Step):
     name: str
     duration: float | None  # None: the time since its tool_started
     error: bool | None  # None: true after a denied or timed-out approval
+    result: str | None = None  # the tool's output (responses' function_call_output)
 
     def describe(self) -> str:
         return f"tool_completed({self.name!r})"
