@@ -1,0 +1,252 @@
+"""`Recorder`: forwards an app's Runs traffic to a real Hermes server and writes down what
+happened, as Scripts (issue 9, "The recorder holds the stream").
+
+It answers the app the way the fake does (`handle(ApiRequest) -> ApiResponse`), so the
+same in-process httpx transport and loopback runner carry it. The app authenticates with
+the fake's key; the recorder sends the real key upstream instead, so no real key is ever
+in test config, and no header is ever written down. Right after a run is created the
+recorder subscribes to its events itself and keeps them (`RunTape`), timed on an
+unpatched monotonic clock; the app's own subscription is served from what it holds, byte
+for byte, so an app that only polls still records a complete run. A second subscription
+goes upstream and gets the real server's 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from agentfakes.api import ApiRequest, ApiResponse
+from agentfakes.engine.script_book import input_text
+from agentfakes.models.sse import SseParser
+from agentfakes.recording.tape import RunTape, tape_to_run
+from agentfakes.script.scenario import RecordedBy, Scenario, ScenarioRun, now_iso
+
+__all__ = ["LocalRuns", "Recorder"]
+
+_monotonic = time.monotonic  # taken at import: a VirtualClock patches the module attribute
+_RUN_PATH = re.compile(r"^(?:/p/[^/]+)?/v1/runs/(run_[A-Za-z0-9]+)(/events|/approval|/stop)?/?$")
+_CREATE_PATH = re.compile(r"^(?:/p/[^/]+)?/v1/runs/?$")
+_REQUEST_HOP = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
+_RESPONSE_HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
+SCRUBBED = "<scrubbed>"
+
+
+class LocalRuns:
+    """For `new_episodes`: runs a stored scenario can drive are answered locally (by the
+    fake, through `handle`), the rest go upstream. `claims(text)` says which."""
+
+    def __init__(self, handle: Callable[[ApiRequest], ApiResponse], claims: Callable[[str], bool]):
+        self.handle = handle
+        self.claims = claims
+        self.run_ids: set[str] = set()
+
+
+@dataclass
+class Recorder:
+    """The app's side: `handle`; the test's side: `scenario()` once the app is done."""
+
+    upstream: str
+    api_key: str  # the real server's key: sent upstream, never stored
+    app_key: str | None = None  # the key the app sends (the fake's): replaced upstream
+    scrub: Iterable[str] = ()
+    local: LocalRuns | None = None
+    timeout: float = 30.0
+    tapes: dict[str, RunTape] = field(default_factory=dict)
+    server_version: str | None = None
+
+    def __post_init__(self) -> None:
+        self.upstream = self.upstream.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.upstream,
+            timeout=httpx.Timeout(self.timeout, read=None),
+            transport=httpx.HTTPTransport(),
+            trust_env=False,  # only the given upstream: no proxy from the environment
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+        self._patterns = [re.compile(p) for p in self.scrub]
+
+    # ------------------------------------------------------------ the app's requests
+
+    def handle(self, request: ApiRequest) -> ApiResponse:
+        """Forward one request (or answer it from a held stream / the local fake)."""
+        match = _RUN_PATH.match(request.path)
+        run_id, action = (match.group(1), match.group(2)) if match else (None, None)
+        if self.local is not None:
+            if run_id is not None and run_id in self.local.run_ids:
+                return self.local.handle(request)
+            if request.method == "POST" and _CREATE_PATH.match(request.path):
+                text = _input_of(request.body)
+                if text is not None and self.local.claims(text):
+                    response = self.local.handle(request)
+                    if response.run_id is not None:
+                        self.local.run_ids.add(response.run_id)
+                    return response
+        if request.method == "POST" and _CREATE_PATH.match(request.path):
+            return self._create(request)
+        tape = self.tapes.get(run_id) if run_id is not None else None
+        if tape is not None and action == "/events" and request.method == "GET":
+            body = tape.serve()
+            if body is not None:  # the first subscriber gets the held stream
+                return ApiResponse(tape.status, list(tape.headers), stream=body, run_id=run_id)
+        sent_at = _monotonic()
+        response = self._forward(request)
+        if tape is not None and response.status < 300:
+            if action is None and request.method == "GET":
+                tape.polls += 1
+            elif action == "/approval" and request.method == "POST":
+                tape.approved(sent_at, _json(response.body).get("choice"))
+            elif action == "/stop" and request.method == "POST":
+                tape.stopped(sent_at)
+        return response
+
+    def _create(self, request: ApiRequest) -> ApiResponse:
+        sent_at = _monotonic()
+        response = self._forward(request)
+        if response.status != 202:
+            return response
+        run_id = _json(response.body).get("run_id")
+        text = _input_of(request.body)
+        if isinstance(run_id, str) and text is not None:
+            tape = RunTape(run_id=run_id, input=text, created=sent_at)
+            with self._lock:
+                self.tapes[run_id] = tape
+            threading.Thread(
+                target=self._hold, args=(tape,), name=f"agentfakes-hold-{run_id}", daemon=True
+            ).start()
+            tape.subscribed.wait(timeout=self.timeout)
+        response.run_id = run_id if isinstance(run_id, str) else None
+        return response
+
+    def _forward(self, request: ApiRequest) -> ApiResponse:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _REQUEST_HOP}
+        auth = headers.get("authorization")
+        if auth is not None and (self.app_key is None or auth.strip() == f"Bearer {self.app_key}"):
+            headers["authorization"] = f"Bearer {self.api_key}"
+        url = request.path + (f"?{request.query}" if request.query else "")
+        upstream = self._client.request(request.method, url, headers=headers, content=request.body)
+        return ApiResponse(
+            upstream.status_code, _response_headers(upstream.headers), body=upstream.content
+        )
+
+    # ------------------------------------------------------------ holding a stream
+
+    def _hold(self, tape: RunTape) -> None:
+        """Read the run's stream to its end (in a thread), then fetch the final object."""
+        headers = {"authorization": f"Bearer {self.api_key}"}
+        try:
+            with self._client.stream("GET", f"/v1/runs/{tape.run_id}/events", headers=headers) as r:
+                tape.opened(r.status_code, _response_headers(r.headers))
+                parser = SseParser()
+                for chunk in r.iter_raw():
+                    now = _monotonic()
+                    frames = [f.data for f in parser.feed(chunk) if f.data is not None]
+                    tape.add(now, chunk, [_json(data.encode()) for data in frames])
+                    if self._closed:
+                        break
+        except httpx.HTTPError as exc:
+            tape.broken(f"{type(exc).__name__}: {exc}")
+        finally:
+            tape.finish()
+        try:
+            if not self._closed:
+                final = self._client.get(f"/v1/runs/{tape.run_id}", headers=headers)
+                if final.status_code == 200:
+                    tape.final = final.json()
+        except (httpx.HTTPError, RuntimeError):  # closed meanwhile
+            pass
+        finally:
+            tape.settled.set()
+
+    # ------------------------------------------------------------ the end
+
+    def probe_version(self) -> str | None:
+        """`GET /health` (no auth): "hermes-agent 0.19.0", or None if it does not say."""
+        try:
+            health = self._client.get("/health").json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        if isinstance(health, dict) and health.get("version"):
+            self.server_version = f"{health.get('platform', 'hermes-agent')} {health['version']}"
+        return self.server_version
+
+    def wait(self, timeout: float = 10.0) -> None:
+        """Give each held stream up to `timeout` s to end (a run the app left running is
+        written as far as it went)."""
+        deadline = _monotonic() + timeout
+        for tape in list(self.tapes.values()):
+            tape.settled.wait(max(0.0, deadline - _monotonic()))
+
+    def runs(self) -> list[ScenarioRun]:
+        """Every recorded run, in creation order, scrubbed."""
+        return [self._scrubbed(tape_to_run(tape)) for tape in list(self.tapes.values())]
+
+    def scenario(self, stored: Scenario | None = None) -> Scenario:
+        """The scenario file's content: `stored`'s runs (new_episodes) then the new ones."""
+        recorded = RecordedBy(agentfakes=_version(), server=self.server_version, at=now_iso())
+        runs = [*(stored.runs if stored is not None else []), *self.runs()]
+        return Scenario(recorded=recorded, runs=runs)
+
+    def close(self) -> None:
+        self._closed = True
+        for tape in self.tapes.values():
+            tape.close_served()
+        self._client.close()
+
+    def _scrubbed(self, run: ScenarioRun) -> ScenarioRun:
+        secrets = [re.escape(s) for s in (self.api_key,) if s]
+        patterns = [*self._patterns, *(re.compile(s) for s in secrets)]
+        data = _scrub(run.model_dump(mode="python"), patterns)
+        return ScenarioRun.model_validate(data)
+
+
+def _version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agentfakes")
+    except PackageNotFoundError:
+        return None
+
+
+def _scrub(value: Any, patterns: list[re.Pattern[str]]) -> Any:
+    if isinstance(value, str):
+        for pattern in patterns:
+            value = pattern.sub(SCRUBBED, value)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, patterns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, patterns) for v in value]
+    return value
+
+
+def _response_headers(headers: httpx.Headers) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers.multi_items() if k.lower() not in _RESPONSE_HOP]
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _input_of(body: bytes) -> str | None:
+    """The user message a create carries, as the fake matches it (spec §2.1)."""
+    data = _json(body)
+    raw = data.get("input")
+    if isinstance(raw, list) and raw and isinstance(raw[-1], dict):
+        raw = raw[-1].get("content", "")
+    if not raw:
+        return None
+    return input_text(raw)
