@@ -1,8 +1,10 @@
-"""`agentfakes demo | serve`: see the fake work, or run it for a client by hand.
+"""`agentfakes demo | serve | drift`: see the fake work, run it for a client by hand, or
+check it against a real server.
 
 `demo` drives a scripted run through the in-process fake the way an app would (start,
 stream, answer the approval, poll) and prints what crossed the wire. `serve` runs the
-fake on 127.0.0.1 for curl or a client in another language, until Ctrl-C.
+fake on 127.0.0.1 for curl or a client in another language, until Ctrl-C. `drift` runs
+the black-box contract cases (`agentfakes.drift`) against a server and the fake.
 """
 
 from __future__ import annotations
@@ -92,6 +94,20 @@ def serve(port: int, answer: str) -> int:
     return 0
 
 
+def drift(url: str, key_env: str, scratch: str | None, only: list[str] | None) -> int:
+    """The drift check against `url` (and the fake, side by side); 1 on any mismatch."""
+    import os
+
+    from agentfakes.drift import DEFAULT_SCRATCH
+    from agentfakes.drift.runner import check_server
+
+    key = os.environ.get(key_env)
+    if not key:
+        print(f"agentfakes drift: set {key_env} to the server's API key", file=sys.stderr)
+        return 2
+    return check_server(url, key, scratch=scratch or DEFAULT_SCRATCH, only=only)
+
+
 class _Printer:
     def say(self, text: str) -> None:
         print(text)
@@ -104,9 +120,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="run the fake on 127.0.0.1 until Ctrl-C")
     serve_cmd.add_argument("--port", type=int, default=8642, help="port (0: any free port)")
     serve_cmd.add_argument("--answer", default="Hello from agentfakes.", help="every run's answer")
+    drift_cmd = commands.add_parser(
+        "drift", help="run the black-box contract cases against a real Hermes server"
+    )
+    drift_cmd.add_argument("--hermes-url", required=True, help="the real server's base URL")
+    drift_cmd.add_argument(
+        "--key-env", default="HERMES_API_KEY", help="env var holding its API key"
+    )
+    drift_cmd.add_argument(
+        "--scratch", default=None, help="the scratch dir its fake LLM's `approval` deletes in"
+    )
+    drift_cmd.add_argument("--only", nargs="*", default=None, help="case names (substrings)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(_Printer())
+    if args.command == "drift":
+        return drift(args.hermes_url, args.key_env, args.scratch, args.only)
     return serve(args.port, args.answer)
 
 

@@ -26,26 +26,10 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 import real_hermes  # noqa: E402
 
-from agentfakes.clocks import ManualClock  # noqa: E402
-from agentfakes.drift import (  # noqa: E402
-    CaseResult,
-    Target,
-    format_report,
-    reference_server,
-    run_cases,
-)
+from agentfakes.drift import CaseResult, Target, format_report, run_cases  # noqa: E402
+from agentfakes.drift.runner import run_against_fake  # noqa: E402
 
-# A fake on a ManualClock over loopback: a stream reader jumps the clock after this long
-# with nothing happening; long enough for the case to answer an approval first.
-FAKE_GRACE = 0.1
 BUDGET = 600.0  # the whole check, install included (CI bound)
-
-
-def run_fake(scratch: str, only: list[str] | None) -> list[CaseResult]:
-    server = reference_server(scratch=scratch, clock=ManualClock(grace=FAKE_GRACE))
-    with server.serve() as url:
-        target = Target(url, server.api_key, scratch=scratch, real_time=False, name="fake")
-        return run_cases(target, only=only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         scratch = str(Path(os.environ.get("TMPDIR", "/tmp")) / "agentfakes-drift" / "scratch")
 
     mark = time.monotonic()
-    results += run_fake(scratch, only)
+    results += run_against_fake(scratch=scratch, only=only, transport="serve")
     timings.append(f"cases against the fake {time.monotonic() - mark:.1f} s")
 
     print(format_report(results))

@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from agentfakes.drift.cases import CASES, Case
 from agentfakes.drift.client import DriftClient, DriftMismatch, Target
+from agentfakes.drift.profile import REFERENCE_PROFILE, ServerProfile
+from agentfakes.drift.script_book import DEFAULT_SCRATCH, reference_server
 
-__all__ = ["CaseResult", "format_report", "run_case", "run_cases", "select_cases"]
+__all__ = [
+    "CaseResult",
+    "check_server",
+    "format_report",
+    "run_against_fake",
+    "run_case",
+    "run_cases",
+    "select_cases",
+]
+
+# A fake on a ManualClock served over loopback: its stream reader jumps the clock after
+# this long with nothing happening, so a case has time to answer an approval first.
+LOOPBACK_GRACE = 0.1
 
 
 @dataclass
@@ -135,3 +149,48 @@ def format_report(results: Sequence[CaseResult]) -> str:
         lines.append("")
         lines += [f"[{r.target}] {r.detail}" for r in failed]
     return "\n".join(lines)
+
+
+def run_against_fake(
+    *,
+    scratch: str = DEFAULT_SCRATCH,
+    profile: ServerProfile = REFERENCE_PROFILE,
+    only: Iterable[str] | None = None,
+    transport: str = "serve",
+) -> list[CaseResult]:
+    """The cases against the fake with the reference book, on a ManualClock: over loopback
+    (`serve`) or in-process (`mock`, which refuses every other host while it runs)."""
+    from agentfakes.clocks import ManualClock
+
+    if transport == "serve":
+        server = reference_server(profile, scratch=scratch, clock=ManualClock(grace=LOOPBACK_GRACE))
+        with server.serve() as url:
+            target = Target(url, server.api_key, profile, scratch, real_time=False, name="fake")
+            return run_cases(target, only=only)
+    if transport == "mock":
+        server = reference_server(profile, scratch=scratch, clock=ManualClock())
+        with server.mock():
+            target = Target(
+                server.base_url, server.api_key, profile, scratch, real_time=False, name="fake"
+            )
+            return run_cases(target, only=only)
+    raise ValueError(f"transport must be 'serve' or 'mock', not {transport!r}")
+
+
+def check_server(
+    url: str,
+    api_key: str,
+    *,
+    scratch: str = DEFAULT_SCRATCH,
+    only: Iterable[str] | None = None,
+    with_fake: bool = True,
+    write: Callable[[str], object] = print,
+) -> int:
+    """`agentfakes drift`: the cases against the server at `url` (and the fake, for the
+    side-by-side report); print the report; 0 when every case passes everywhere, else 1."""
+    chosen = [case.name for case in select_cases(only)]
+    results = run_cases(Target(url, api_key, scratch=scratch, name="server"), only=chosen)
+    if with_fake:
+        results += run_against_fake(scratch=scratch, only=chosen, transport="mock")
+    write(format_report(results))
+    return 0 if all(r.passed for r in results) else 1
