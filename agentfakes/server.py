@@ -92,6 +92,8 @@ class FakeRunsServer:
         keepalive: float = 30.0,
         run_ids: Callable[[], str] | None = None,
         strict: bool = True,
+        api_max_retries: int = 3,
+        llm_model: str = "fake-model",
     ) -> None:
         if not isinstance(api_key, str) or len(api_key) < 16:
             raise ValueError(
@@ -108,6 +110,8 @@ class FakeRunsServer:
                 model_name=model_name,
                 max_concurrent_runs=max(0, max_concurrent_runs),
                 keepalive=keepalive,
+                api_max_retries=api_max_retries,
+                llm_model=llm_model,
             ),
             RunTiming(
                 approval_timeout=approval_timeout,
@@ -150,24 +154,35 @@ class FakeRunsServer:
 
     # ------------------------------------------------------------ scripting
 
-    def script(self, script: Script) -> FakeRunsServer:
-        """The default script: drives every run no rule or queued script claims."""
-        self.router.set_default(script)
+    def script(self, script: Script, *, surface: str | None = None) -> FakeRunsServer:
+        """The default script: drives every run no rule or queued script claims.
+
+        `surface` ("runs", "chat", "responses", "sessions") makes it the default of that
+        surface only; None (the default) means any surface.
+        """
+        self.router.set_default(script, surface)
         return self
 
     def on_input(
-        self, match: InputMatcher, script: Script, *, times: int | None = None
+        self,
+        match: InputMatcher,
+        script: Script,
+        *,
+        times: int | None = None,
+        surface: str | None = None,
     ) -> FakeRunsServer:
-        """Drive runs whose input contains `match` (a str), matches it (a compiled regex),
-        or satisfies it (a callable on the input text). `times` limits how often."""
+        """Drive turns whose input contains `match` (a str), matches it (a compiled regex),
+        or satisfies it (a callable on the input text). `times` limits how often. The input
+        is a run's `input`, a response's `input`, or the last message of a chat or session
+        chat; `surface` limits the rule to one surface (None: any)."""
         if isinstance(match, str) and match.startswith("re:"):
             match = re.compile(match[3:])
-        self.router.add_rule(match, script, times)
+        self.router.add_rule(match, script, times, surface)
         return self
 
-    def queue(self, *scripts: Script) -> FakeRunsServer:
-        """Scripts for the next runs, first in first out."""
-        self.router.enqueue(*scripts)
+    def queue(self, *scripts: Script, surface: str | None = None) -> FakeRunsServer:
+        """Scripts for the next turns, first in first out (`surface`: only that surface's)."""
+        self.router.enqueue(*scripts, surface=surface)
         return self
 
     def load_scenario(

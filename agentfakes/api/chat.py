@@ -259,19 +259,15 @@ def _start_turn(
         if turn.error is not None
         else turn.output or ""
     )
-    session = store.sessions.ensure(
+    store.sessions.record_turn(
         session_id,
-        source="api_server",
         model=settings.llm_model,
-        now=now,
-        system_prompt=system_prompt,
+        user_message=user_message,
+        messages=turn.transcript(final),
+        usage=(turn.usage.input_tokens, turn.usage.output_tokens),
+        started=now,
+        ended=turn.ends_at,
     )
-    session.model = settings.llm_model
-    store.sessions.append(session, {"role": "user", "content": user_message}, turn.ends_at)
-    for message in turn.transcript(final):
-        store.sessions.append(session, message, turn.ends_at)
-    session.input_tokens += turn.usage.input_tokens
-    session.output_tokens += turn.usage.output_tokens
     return turn
 
 

@@ -261,13 +261,16 @@ def _start_turn(context: ResponseContext, session_id: str, key: str | None) -> T
         request=context.body,
     )
     store.start_turn(turn)
-    session = store.sessions.ensure(
-        session_id, source="api_server", model=store.settings.llm_model, now=now
-    )
     final = final_text(turn, store.settings.api_max_retries)
-    store.sessions.append(session, {"role": "user", "content": turn.input}, turn.ends_at)
-    for message in turn.transcript(final):
-        store.sessions.append(session, message, turn.ends_at)
+    store.sessions.record_turn(
+        session_id,
+        model=store.settings.llm_model,
+        user_message=turn.input,
+        messages=turn.transcript(final),
+        usage=(turn.usage.input_tokens, turn.usage.output_tokens),
+        started=now,
+        ended=turn.ends_at,
+    )
     return turn
 
 

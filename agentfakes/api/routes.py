@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agentfakes.api import chat, probes, responses, runs
+from agentfakes.api import catalogue, chat, jobs, probes, responses, runs, session_chat, sessions
 from agentfakes.api.config import GatewayConfig
 from agentfakes.api.messages import ApiRequest, ApiResponse
 from agentfakes.engine import RunStore
@@ -40,17 +40,24 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/health", "probes.health", probes.health),
     Route("GET", "/v1/models", "probes.models", probes.models),
     Route("GET", "/v1/capabilities", "probes.capabilities", probes.capabilities),
-    Route("GET", "/v1/skills", "probes.skills", None),
-    Route("GET", "/v1/toolsets", "probes.toolsets", None),
-    Route("GET", "/api/sessions", "sessions.list", None),
-    Route("POST", "/api/sessions", "sessions.create", None),
-    Route("GET", "/api/sessions/{session_id}", "sessions.get", None),
-    Route("PATCH", "/api/sessions/{session_id}", "sessions.update", None),
-    Route("DELETE", "/api/sessions/{session_id}", "sessions.delete", None),
-    Route("GET", "/api/sessions/{session_id}/messages", "sessions.messages", None),
-    Route("POST", "/api/sessions/{session_id}/fork", "sessions.fork", None),
-    Route("POST", "/api/sessions/{session_id}/chat", "sessions.chat", None),
-    Route("POST", "/api/sessions/{session_id}/chat/stream", "sessions.chat_stream", None),
+    Route("GET", "/v1/skills", "probes.skills", catalogue.skills),
+    Route("GET", "/v1/toolsets", "probes.toolsets", catalogue.toolsets),
+    Route("GET", "/api/sessions", "sessions.list", sessions.list_sessions),
+    Route("POST", "/api/sessions", "sessions.create", sessions.create_session),
+    Route("GET", "/api/sessions/{session_id}", "sessions.get", sessions.get_session),
+    Route("PATCH", "/api/sessions/{session_id}", "sessions.update", sessions.patch_session),
+    Route("DELETE", "/api/sessions/{session_id}", "sessions.delete", sessions.delete_session),
+    Route(
+        "GET", "/api/sessions/{session_id}/messages", "sessions.messages", sessions.session_messages
+    ),
+    Route("POST", "/api/sessions/{session_id}/fork", "sessions.fork", sessions.fork_session),
+    Route("POST", "/api/sessions/{session_id}/chat", "sessions.chat", session_chat.session_chat),
+    Route(
+        "POST",
+        "/api/sessions/{session_id}/chat/stream",
+        "sessions.chat_stream",
+        session_chat.session_chat_stream,
+    ),
     Route("POST", "/v1/chat/completions", "chat.completions", chat.chat_completions),
     Route("POST", "/v1/responses", "responses.create", responses.create_response),
     Route("GET", "/v1/responses/{response_id}", "responses.get", responses.get_response),
@@ -58,14 +65,14 @@ ROUTES: tuple[Route, ...] = (
         "DELETE", "/v1/responses/{response_id}", "responses.delete", responses.delete_response
     ),
     Route("POST", "/api/platforms/{platform}/events", "platforms.events", None),
-    Route("GET", "/api/jobs", "jobs.list", None),
-    Route("POST", "/api/jobs", "jobs.create", None),
-    Route("GET", "/api/jobs/{job_id}", "jobs.get", None),
-    Route("PATCH", "/api/jobs/{job_id}", "jobs.update", None),
-    Route("DELETE", "/api/jobs/{job_id}", "jobs.delete", None),
-    Route("POST", "/api/jobs/{job_id}/pause", "jobs.pause", None),
-    Route("POST", "/api/jobs/{job_id}/resume", "jobs.resume", None),
-    Route("POST", "/api/jobs/{job_id}/run", "jobs.run", None),
+    Route("GET", "/api/jobs", "jobs.list", jobs.list_jobs),
+    Route("POST", "/api/jobs", "jobs.create", jobs.create_job),
+    Route("GET", "/api/jobs/{job_id}", "jobs.get", jobs.get_job),
+    Route("PATCH", "/api/jobs/{job_id}", "jobs.update", jobs.update_job),
+    Route("DELETE", "/api/jobs/{job_id}", "jobs.delete", jobs.delete_job),
+    Route("POST", "/api/jobs/{job_id}/pause", "jobs.pause", jobs.pause_job),
+    Route("POST", "/api/jobs/{job_id}/resume", "jobs.resume", jobs.resume_job),
+    Route("POST", "/api/jobs/{job_id}/run", "jobs.run", jobs.run_job),
     Route("POST", "/v1/runs", "runs.create", runs.create_run),
     Route("GET", "/v1/runs/{run_id}", "runs.poll", runs.get_run),
     Route("GET", "/v1/runs/{run_id}/events", "runs.events", runs.run_events),

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from agentfakes.errors import NoScriptError, ScriptError
 from agentfakes.script import Script
 
 InputMatcher = str | re.Pattern[str] | Callable[[str], bool]
+SURFACES = ("runs", "chat", "responses", "sessions")  # None: a script for any surface
 
 
 def input_text(raw_input: Any) -> str:
@@ -45,15 +46,20 @@ class InputRule:
     script: Script
     times: int | None = None
     used: int = 0
+    surface: str | None = None
 
     def describe(self) -> str:
+        where = f" ({self.surface})" if self.surface else ""
         if isinstance(self.matcher, str):
-            return f"input containing {self.matcher!r}"
+            return f"input containing {self.matcher!r}{where}"
         if isinstance(self.matcher, re.Pattern):
-            return f"input matching /{self.matcher.pattern}/"
-        return f"input accepted by {getattr(self.matcher, '__name__', repr(self.matcher))}"
+            return f"input matching /{self.matcher.pattern}/{where}"
+        name = getattr(self.matcher, "__name__", repr(self.matcher))
+        return f"input accepted by {name}{where}"
 
-    def matches(self, text: str) -> bool:
+    def matches(self, text: str, surface: str = "runs") -> bool:
+        if self.surface is not None and self.surface != surface:
+            return False
         if self.times is not None and self.used >= self.times:
             return False
         if isinstance(self.matcher, str):
@@ -68,14 +74,26 @@ class ScriptBook:
 
     def __init__(self) -> None:
         self.default: Script | None = None
+        self.defaults: dict[str, Script] = {}  # per surface; tried before `default`
         self.rules: list[InputRule] = []
         self.queue: deque[Script] = deque()
+        self.queue_surfaces: dict[int, str] = {}  # id(queued script) -> its surface
         self.sources: list[ScriptSource] = []  # scenario players: consulted before all
 
-    def set_default(self, script: Script) -> None:
-        self.default = _checked(script, "default script")
+    def set_default(self, script: Script, surface: str | None = None) -> None:
+        checked = _checked(script, "default script")
+        if surface is None:
+            self.default = checked
+        else:
+            self.defaults[_surface(surface) or surface] = checked
 
-    def add_rule(self, matcher: InputMatcher, script: Script, times: int | None) -> None:
+    def add_rule(
+        self,
+        matcher: InputMatcher,
+        script: Script,
+        times: int | None,
+        surface: str | None = None,
+    ) -> None:
         if not isinstance(matcher, str | re.Pattern) and not callable(matcher):
             raise ScriptError(
                 f"on_input: match must be a substring, a compiled regex or a callable, "
@@ -83,31 +101,42 @@ class ScriptBook:
             )
         if times is not None and times < 1:
             raise ScriptError(f"on_input: times must be >= 1 or None, got {times}")
-        rule = InputRule(matcher, script, times)
+        rule = InputRule(matcher, script, times, surface=_surface(surface))
         rule.script = _checked(script, f"script for {rule.describe()}")
         self.rules.append(rule)
 
-    def enqueue(self, *scripts: Script) -> None:
+    def enqueue(self, *scripts: Script, surface: str | None = None) -> None:
         """Queue all of them, or (if one is illegal) none of them."""
         first = len(self.queue) + 1
+        wanted = _surface(surface)
         checked = [_checked(s, f"queued script #{n}") for n, s in enumerate(scripts, start=first)]
+        if wanted is not None:
+            # a distinct object per entry, so its surface can be looked up by identity
+            checked = [replace(s) for s in checked]
+            self.queue_surfaces.update((id(s), wanted) for s in checked)
         self.queue.extend(checked)
 
-    def select(self, raw_input: Any) -> Script:
+    def select(self, raw_input: Any, surface: str = "runs") -> Script:
+        """The script for a new agent turn on `surface`: rules, then queue, then default."""
         text = input_text(raw_input)
         for source in self.sources:  # recorded scenario runs come first (issue 9)
-            found = source.select(text, "runs")
+            found = source.select(text, surface)
             if found is not None:
                 return found
         for rule in self.rules:
-            if rule.matches(text):
+            if rule.matches(text, surface):
                 rule.used += 1
                 return rule.script
-        if self.queue:
-            return self.queue.popleft()
+        for index, queued in enumerate(self.queue):
+            if self.queue_surfaces.get(id(queued), surface) == surface:
+                del self.queue[index]
+                self.queue_surfaces.pop(id(queued), None)
+                return queued
+        if surface in self.defaults:
+            return self.defaults[surface]
         if self.default is not None:
             return self.default
-        raise NoScriptError(self._explain_no_script(text))
+        raise NoScriptError(self._explain_no_script(text, surface))
 
     def unused(self) -> list[str]:
         """Registered scripts that never drove a run (rules never matched, queue left over)."""
@@ -115,8 +144,9 @@ class ScriptBook:
         left += [f"queued script {s!r}" for s in self.queue]
         return left
 
-    def _explain_no_script(self, text: str) -> str:
-        lines = [f"no script for a run with input {text[:80]!r}."]
+    def _explain_no_script(self, text: str, surface: str = "runs") -> str:
+        what = "a run" if surface == "runs" else f"a {surface} turn"
+        lines = [f"no script for {what} with input {text[:80]!r}."]
         if self.rules:
             lines.append("Input rules registered (none matched):")
             lines += [f"  - {rule.describe()}" for rule in self.rules]
@@ -127,6 +157,12 @@ class ScriptBook:
             "or server.queue(Script()...)."
         )
         return "\n".join(lines)
+
+
+def _surface(surface: str | None) -> str | None:
+    if surface is not None and surface not in SURFACES:
+        raise ScriptError(f"surface must be one of {', '.join(SURFACES)} or None, not {surface!r}")
+    return surface
 
 
 def _checked(script: Script, label: str) -> Script:

@@ -26,6 +26,7 @@ class SessionRecord:
     parent_session_id: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    tool_call_count: int = 0
     api_call_count: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -33,6 +34,36 @@ class SessionRecord:
     def last_active(self) -> float:
         stamps: list[float] = [float(m["timestamp"]) for m in self.messages if "timestamp" in m]
         return max([self.started_at, *stamps])
+
+    def row(self, *, listing: bool = False) -> dict[str, Any]:
+        """The sessions-table row (`SELECT *`), plus `last_active` and `preview` in a list."""
+        row: dict[str, Any] = {
+            "id": self.id,
+            "source": self.source,
+            "user_id": None,
+            "model": self.model,
+            "title": self.title,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+            "message_count": len(self.messages),
+            "tool_call_count": self.tool_call_count,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "reasoning_tokens": 0,
+            "estimated_cost_usd": None,
+            "actual_cost_usd": None,
+            "api_call_count": self.api_call_count,
+            "parent_session_id": self.parent_session_id,
+        }
+        if listing:
+            first_user = next((m for m in self.messages if m["role"] == "user"), None)
+            text = first_user.get("content") if first_user else None
+            row["last_active"] = self.last_active
+            row["preview"] = text[:60] if isinstance(text, str) else ""
+        return row
 
     def conversation(self) -> list[dict[str, Any]]:
         """`get_messages_as_conversation`: the stored messages as the agent's history."""
@@ -90,6 +121,30 @@ class SessionStore:
         }
         self._next_message_id += 1
         record.messages.append(row)
+
+    def record_turn(
+        self,
+        session_id: str,
+        *,
+        model: str,
+        user_message: Any,
+        messages: list[dict[str, Any]],
+        usage: tuple[int, int],
+        started: float,
+        ended: float,
+    ) -> SessionRecord:
+        """Store one agent turn (the user message, then the agent's) and its counters; the
+        row's model becomes the LLM's (beyond-runs §6.2 quirk)."""
+        record = self.ensure(session_id, source="api_server", model=model, now=started)
+        record.model = model
+        self.append(record, {"role": "user", "content": user_message}, started)
+        for message in messages:
+            self.append(record, message, ended)
+        record.input_tokens += usage[0]
+        record.output_tokens += usage[1]
+        record.tool_call_count += sum(len(m.get("tool_calls") or []) for m in messages)
+        record.api_call_count += 1 + sum(1 for m in messages if m.get("tool_calls"))
+        return record
 
     def conversation(self, session_id: str) -> list[dict[str, Any]]:
         record = self.sessions.get(session_id)

@@ -65,6 +65,7 @@ class RunStore:
         self.turns: dict[str, TurnRecord] = {}  # every non-run turn, for tests
         self._active_turns: dict[str, TurnRecord] = {}  # they share the cap (§2.1)
         self.idempotency: dict[str, Any] = {}  # Idempotency-Key -> cached turn (§4.4)
+        self.cron_jobs: list[dict[str, Any]] = []  # /api/jobs (beyond-runs §6.3)
         self._next_sweep = clock.now() + self.settings.sweep_interval
 
     # ------------------------------------------------------------ time

@@ -114,17 +114,30 @@ class TurnRecord:
         return "".join(e.text for e in self.events if e.kind == "delta")
 
     def transcript(self, final_text: str) -> list[dict[str, Any]]:
-        """The agent's new messages, as state.db stores them: assistant tool calls, tool
-        results, the final assistant message."""
+        """The agent's new messages, as the agent returns and state.db stores them: one
+        assistant message per tool call, the tool's result, the final assistant message.
+        A failed turn adds none: only its user message is stored (drift capture)."""
+        if self.error is not None:
+            return []
         messages: list[dict[str, Any]] = []
         results = {e.call_id: e for e in self.events if e.kind == "tool.completed"}
         for start in self.tool_calls:
             call = {
                 "id": start.call_id,
+                "call_id": start.call_id,
+                "response_item_id": "fc_" + start.call_id.removeprefix("call_"),
                 "type": "function",
                 "function": {"name": start.tool, "arguments": arguments_json(start.arguments)},
             }
-            messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [call],
+                    "finish_reason": "tool_calls",
+                    "reasoning": None,
+                }
+            )
             done = results.get(start.call_id)
             if done is not None:
                 messages.append(
@@ -135,7 +148,9 @@ class TurnRecord:
                         "tool_name": start.tool,
                     }
                 )
-        messages.append({"role": "assistant", "content": final_text})
+        messages.append(
+            {"role": "assistant", "content": final_text, "finish_reason": "stop", "reasoning": None}
+        )
         return messages
 
 

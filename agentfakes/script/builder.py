@@ -9,6 +9,7 @@ the message names the step.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -59,27 +60,43 @@ class Script:
         _require_str("reasoning", "text", text)
         return self._then(Reasoning(text[:500]))
 
-    def tool_started(self, name: str, preview: str | None = None) -> Script:
-        """A `tool.started` event: the agent begins running tool `name`."""
+    def tool_started(
+        self, name: str, preview: str | None = None, *, arguments: dict[str, Any] | None = None
+    ) -> Script:
+        """A `tool.started` event: the agent begins running tool `name`.
+
+        `arguments` are the call's JSON arguments: Responses shows them in its
+        `function_call` items (a run's events do not carry them).
+        """
         _require_str("tool_started", "name", name)
         if preview is not None:
             _require_str("tool_started", "preview", preview)
-        return self._then(ToolStart(name, preview))
+        if arguments is not None:
+            _require_json_object(f"tool_started({name!r})", "arguments", arguments)
+        return self._then(ToolStart(name, preview, arguments))
 
     def tool_completed(
-        self, name: str, *, duration: float | None = None, error: bool | None = None
+        self,
+        name: str,
+        *,
+        duration: float | None = None,
+        error: bool | None = None,
+        result: str | None = None,
     ) -> Script:
         """A `tool.completed` event closing the oldest open `tool_started(name)`.
 
         `duration` defaults to the scripted time since it started; `error` defaults to
         true after a denied or timed-out approval of that tool, as the real server does.
+        `result` is the tool's output (Responses' `function_call_output`).
         """
         _require_str("tool_completed", "name", name)
         if duration is not None:
             _require_seconds(f"tool_completed({name!r})", "duration", duration)
         if error is not None and not isinstance(error, bool):
             raise ScriptError(f"tool_completed({name!r}): error must be True, False or None")
-        return self._then(ToolEnd(name, duration, error))
+        if result is not None:
+            _require_str(f"tool_completed({name!r})", "result", result)
+        return self._then(ToolEnd(name, duration, error, result))
 
     def tool(
         self,
@@ -88,13 +105,15 @@ class Script:
         *,
         duration: float = 0.0,
         error: bool | None = None,
+        arguments: dict[str, Any] | None = None,
+        result: str | None = None,
     ) -> Script:
         """A whole tool call: `tool_started`, `duration` seconds, `tool_completed`."""
         _require_seconds(f"tool({name!r})", "duration", duration)
-        script = self.tool_started(name, preview)
+        script = self.tool_started(name, preview, arguments=arguments)
         if duration:
             script = script.wait(duration)
-        return script.tool_completed(name, error=error)
+        return script.tool_completed(name, error=error, result=result)
 
     def wait(self, seconds: float) -> Script:
         """Nothing happens for `seconds` on the engine's clock."""
@@ -265,6 +284,15 @@ codec.register_script_type(Script)  # Script.from_dict() and the codec build wit
 def _require_str(where: str, field_name: str, value: Any) -> None:
     if not isinstance(value, str):
         raise ScriptError(f"{where}: {field_name} must be a string, got {type(value).__name__}")
+
+
+def _require_json_object(where: str, field_name: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ScriptError(f"{where}: {field_name} must be a dict, got {type(value).__name__}")
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ScriptError(f"{where}: {field_name} must be JSON-serialisable: {exc}") from None
 
 
 def _require_seconds(where: str, field_name: str, value: Any) -> None:

@@ -53,7 +53,8 @@ def _deltas(script: Script, text: str, first_prefix: str = "") -> Script:
 
 def scenario_scripts(server: FakeRunsServer) -> None:
     """The drift fake LLM's scenarios as scripts (11/7/18 tokens per LLM call)."""
-    complete = _deltas(Script(), COMPLETE_TEXT).complete(
+    # the real agent follows its text with reasoning.available (runs spec §5.3)
+    complete = _deltas(Script(), COMPLETE_TEXT).reasoning(COMPLETE_TEXT).complete(
         COMPLETE_TEXT, usage={"input_tokens": 11, "output_tokens": 7}
     )
     tool = Script().tool(
@@ -62,7 +63,7 @@ def scenario_scripts(server: FakeRunsServer) -> None:
         arguments={"command": "echo tool-ran"},
         result='{"output": "tool-ran", "exit_code": 0, "error": null}',
     )
-    tool = _deltas(tool, TOOL_TEXT, "\n\n").complete(
+    tool = _deltas(tool, TOOL_TEXT, "\n\n").reasoning(TOOL_TEXT).complete(
         TOOL_TEXT, usage={"input_tokens": 22, "output_tokens": 14}
     )
     server.on_input("[[scenario:complete]]", complete)
