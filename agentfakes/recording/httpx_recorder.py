@@ -5,7 +5,7 @@ requests); every other host is still refused, as in `server.mock()`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -13,13 +13,48 @@ from typing import Any
 import httpx
 import respx
 
+from agentfakes.api import ApiResponse, StreamBody, StreamDropped
 from agentfakes.recording.recorder import Recorder
-from agentfakes.transports.httpx_client import read_timeout_of, to_api_request, to_httpx_response
+from agentfakes.transports.httpx_client import to_api_request
 from agentfakes.transports.respx_mock import UnmockedRequest
 
 __all__ = ["recording_mock"]
 
 _ASYNC: ContextVar[bool] = ContextVar("agentfakes_recording_async", default=False)
+
+
+class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A held (or locally replayed) stream as an httpx body, for sync and async clients."""
+
+    def __init__(self, reader: StreamBody) -> None:
+        self.reader = reader
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.reader
+        except StreamDropped:
+            raise httpx.RemoteProtocolError("peer closed connection mid-body") from None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.reader:
+                yield chunk
+        except StreamDropped:
+            raise httpx.RemoteProtocolError("peer closed connection mid-body") from None
+
+    def close(self) -> None:
+        self.reader.close()
+
+    async def aclose(self) -> None:
+        self.reader.close()
+
+
+def _to_httpx(response: ApiResponse, request: httpx.Request) -> httpx.Response:
+    headers = httpx.Headers(response.headers)
+    if response.stream is not None:
+        stream = _Body(response.stream)
+        return httpx.Response(response.status, headers=headers, stream=stream, request=request)
+    return httpx.Response(response.status, headers=headers, content=response.body, request=request)
 
 
 class _Router(respx.MockRouter):
@@ -43,12 +78,12 @@ def recording_mock(recorder: Recorder, base_url: str) -> Iterator[respx.MockRout
 
     def serve_sync(request: httpx.Request) -> httpx.Response:
         response = recorder.handle(to_api_request(request, request.read()))
-        return to_httpx_response(response, request, read_timeout_of(request))
+        return _to_httpx(response, request)
 
     async def serve_async(request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         response = await asyncio.to_thread(recorder.handle, to_api_request(request, body))
-        return to_httpx_response(response, request, read_timeout_of(request))
+        return _to_httpx(response, request)
 
     def serve(request: httpx.Request) -> httpx.Response | Awaitable[httpx.Response]:
         return serve_async(request) if _ASYNC.get() else serve_sync(request)

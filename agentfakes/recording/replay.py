@@ -76,6 +76,13 @@ class ScenarioPlayer:
             self.on_unmatched(message)
         return Script().fail(message).named("unmatched input")
 
+    def claims(self, text: str) -> bool:
+        """Whether an unused recorded run has exactly this input (new_episodes asks)."""
+        return any(
+            not used and run.input == text
+            for run, used in zip(self.scenario.runs, self.used, strict=True)
+        )
+
     # -- the end of a test
 
     def unused(self) -> list[str]:
