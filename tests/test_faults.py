@@ -283,6 +283,7 @@ def test_no_terminal_ends_cleanly_without_the_terminal_event(server: FakeRunsSer
 def test_stall_sends_only_keepalives(server: FakeRunsServer) -> None:
     server.fault(faults.stall(65, after=1), on="events")
     with client(server) as c:
+        c.timeout = httpx.Timeout(5.0, read=None)  # a 5 s read timeout would fire (issue 8)
         run_id = start(c)
         chunks = frames(c, run_id)
     assert chunks[1:3] == [b": keepalive\n\n", b": keepalive\n\n"]

@@ -295,7 +295,7 @@ class TestSleep:
         lines: list[str] = []
 
         def read() -> None:
-            with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+            with client.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:
                 lines.extend(line for line in stream.iter_lines() if line)
 
         with clock.hold():
@@ -491,7 +491,7 @@ class TestStreams:
         with server.mock(), sync_client(server) as client:
             watch = Stopwatch()
             run_id = client.post("/v1/runs", json={"input": "deploy"}).json()["run_id"]
-            with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+            with client.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:
                 frames = list(frames_of(stream.iter_lines()))
             watch.assert_no_waiting("60 s approval timeout")
         assert [describe(f) for f in frames] == [
@@ -518,7 +518,9 @@ class TestStreams:
                 transport=server.async_transport(), base_url=server.base_url, headers=auth(server)
             ) as client:
                 run_id = (await client.post("/v1/runs", json={"input": "x"})).json()["run_id"]
-                async with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+                async with client.stream(
+                    "GET", f"/v1/runs/{run_id}/events", timeout=None
+                ) as stream:
                     async for line in stream.aiter_lines():
                         if line:
                             seen.append((clock.elapsed, line if line.startswith(":") else "data"))
@@ -566,7 +568,7 @@ class TestStreams:
 
             thread = threading.Thread(target=operator_thread)
             thread.start()
-            with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+            with client.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:
                 frames = []
                 for frame in frames_of(stream.iter_lines()):
                     frames.append(frame)
@@ -604,7 +606,9 @@ class TestStreams:
 
                 async def follow(client: httpx.AsyncClient, name: str) -> None:
                     run_id = (await client.post("/v1/runs", json={"input": name})).json()["run_id"]
-                    async with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+                    async with client.stream(
+                        "GET", f"/v1/runs/{run_id}/events", timeout=None
+                    ) as stream:
                         async for frame in _aframes(stream.aiter_lines()):
                             what = frame if isinstance(frame, str) else frame.get("delta", "")
                             log.append((clock.elapsed, name, describe(frame) + f" {what}"))
@@ -642,7 +646,7 @@ class TestStreams:
         with server.mock(), sync_client(server) as client:
             watch = Stopwatch()
             run_id = client.post("/v1/runs", json={"input": "x"}).json()["run_id"]
-            with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+            with client.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:
                 frames = [describe(f) for f in frames_of(stream.iter_lines())]
         assert frames == [": keepalive", "run.completed", ": stream closed"]
         assert server.runs[run_id].updated_at == T0 + 45

@@ -5,11 +5,16 @@ event with the one SSE codec (`models/sse.py`, spec §5.1), writes `: keepalive`
 with nothing sent, ends with `: stream closed`, and acts out stream faults. Sync and async
 iteration share one step function; only the waiting differs. Closing the stream (or
 reading it to the end) closes the subscription, as the real handler does when it exits.
+
+A reader may give a read timeout (`chunks(read_timeout)`): when the next chunk would come
+later than that, measured on the engine clock from the moment it asked, `StreamTimedOut`
+is raised there, as a socket read times out; each transport turns it into its client's error.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Protocol, runtime_checkable
 
 from agentfakes.api.messages import StreamDropped
 from agentfakes.engine.subscription import Empty, Subscription
@@ -29,6 +34,23 @@ def _raw_utf8_chunks(event: RunEvent) -> list[bytes]:
     data = encode_frame(event.to_wire(), ensure_ascii=False)
     cut = next((i + 1 for i, byte in enumerate(data) if byte >= 0xC0), len(data) // 2)
     return [data[:cut], data[cut:]]
+
+
+class StreamTimedOut(Exception):
+    """No chunk came within the reader's read timeout (engine-clock seconds)."""
+
+    def __init__(self, read_timeout: float) -> None:
+        super().__init__(f"no data for {read_timeout:g} s")
+        self.read_timeout = read_timeout
+
+
+@runtime_checkable
+class TimedStreamBody(Protocol):
+    """A stream body whose reader can time out between chunks, as a socket read does."""
+
+    def chunks(self, read_timeout: float | None) -> Iterator[bytes]: ...
+
+    def achunks(self, read_timeout: float | None) -> AsyncIterator[bytes]: ...
 
 
 class _Wait:
@@ -134,29 +156,56 @@ class RunEventStream:
         return None
 
     def __iter__(self) -> Iterator[bytes]:
+        return self.chunks(None)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.achunks(None)
+
+    def _limit(self, read_timeout: float | None) -> float | None:
+        """The engine-clock moment a read asked for now times out (None: never)."""
+        return None if read_timeout is None else self.store.clock.now() + read_timeout
+
+    def _wait_or_time_out(
+        self, step: _Wait, limit: float | None, read_timeout: float | None
+    ) -> float | None:
+        """The deadline to wait for; raises once the read's own limit has passed."""
+        if limit is None:
+            return step.deadline
+        if self.store.clock.now() >= limit:
+            assert read_timeout is not None
+            raise StreamTimedOut(read_timeout)
+        return limit if step.deadline is None else min(step.deadline, limit)
+
+    def chunks(self, read_timeout: float | None) -> Iterator[bytes]:
+        """The chunks, each within `read_timeout` engine seconds of asking (None: no limit)."""
+        clock, signal = self.store.clock, self.store.signal
         try:
             while True:
+                limit = self._limit(read_timeout)
                 step = self._step()
+                while isinstance(step, _Wait):
+                    deadline = self._wait_or_time_out(step, limit, read_timeout)
+                    clock.wait(signal, step.version, deadline)
+                    step = self._step()
                 if step is None:
                     return
-                if isinstance(step, _Wait):
-                    self.store.clock.wait(self.store.signal, step.version, step.deadline)
-                    continue
                 yield from step
         finally:
             self.close()
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def achunks(self, read_timeout: float | None) -> AsyncIterator[bytes]:
+        """`chunks` for async readers: waits without blocking the event loop."""
+        clock, signal = self.store.clock, self.store.signal
         try:
             while True:
+                limit = self._limit(read_timeout)
                 step = self._step()
+                while isinstance(step, _Wait):
+                    deadline = self._wait_or_time_out(step, limit, read_timeout)
+                    await clock.wait_async(signal, step.version, deadline)
+                    step = self._step()
                 if step is None:
                     return
-                if isinstance(step, _Wait):
-                    await self.store.clock.wait_async(
-                        self.store.signal, step.version, step.deadline
-                    )
-                    continue
                 for chunk in step:
                     yield chunk
         finally:

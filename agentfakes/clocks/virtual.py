@@ -389,8 +389,10 @@ class VirtualClock(ManualClock):
             signal.notify()
 
     def _settled(self) -> bool:
-        """Whether time may jump: no hold, and the loops of other threads all idle. A loop
-        busy for over `BUSY_PATIENCE` real seconds is not waited for any longer."""
+        """Whether time may jump: no hold, the loops of other threads all idle, and no input
+        waiting in this thread's own loop (a client's approval POST that arrived while the
+        server's stream reader waited). A loop busy for over `BUSY_PATIENCE` real seconds
+        is not waited for any longer."""
         held_since = self._held_since
         if held_since is not None and freezegun_api.real_monotonic() - held_since < HOLD_PATIENCE:
             return False
@@ -409,7 +411,10 @@ class VirtualClock(ManualClock):
                 or not isinstance(selector, _TrackedSelector)
             ):
                 continue
-            if getattr(loop, "_thread_id", None) == me or selector.idle():
+            if getattr(loop, "_thread_id", None) == me:
+                if not selector.pending():
+                    continue
+            elif selector.idle():
                 continue
             started = self._busy_since
             now = freezegun_api.real_monotonic()
@@ -461,6 +466,20 @@ class VirtualClock(ManualClock):
             timeout = max(0, _us_at_or_after(deadline) - self._us) / _US
         with suppress(TimeoutError):
             await asyncio.wait_for(future, timeout)
+
+    async def skip_async(self, seconds: float) -> None:
+        """A wait the server spends (spec §2.3's ~1 s before a stream 404). On a virtual loop
+        it is a timer; on a real-time loop (the loopback server's) the server waits as a
+        reader does, so a moment another thread waits for first (a client's read timeout)
+        comes first, as on a real server, instead of being jumped over."""
+        loop = asyncio.get_running_loop()
+        if loop in self._loops:
+            await asyncio.sleep(seconds)
+            return
+        deadline = self.now() + seconds
+        signal = ChangeSignal()  # nothing else will wake it: it looks again after each grace
+        while self.now() < deadline:
+            await self.wait_async(signal, signal.version, deadline)
 
     # ------------------------------------------------------------ activation
 
@@ -684,6 +703,14 @@ class _TrackedSelector:
             return self._inner.select(timeout)
         finally:
             self._blocked = False
+
+    def pending(self) -> bool:
+        """Input (or a write) is ready that the loop has not handled yet; for the loop of
+        the calling thread, which is running, not blocked."""
+        try:
+            return bool(self._inner.select(0))
+        except (OSError, ValueError, RuntimeError):
+            return False
 
     def idle(self) -> bool:
         """Blocked in select with no event pending (level-triggered polling from another

@@ -3,6 +3,12 @@
 Used directly (`server.transport()`, `server.async_transport()`) and by `server.mock()`.
 A transport gets the app and the clock, never the façade (seam 2). An SSE body is a lazy
 byte stream: httpx pulls one frame at a time from the run.
+
+The request's httpx timeouts hold as they would on a socket, on the engine clock (real,
+manual or virtual): an answer or a stream chunk that would come later than the read
+timeout raises `httpx.ReadTimeout` at that moment; `None` waits as long as the script
+says. Connecting, writing and waiting for the pool take no time in-process (nor on
+loopback), so those timeouts cannot fire.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 
 from agentfakes.api import ApiRequest, ApiResponse, HermesApp, StreamBody, StreamDropped
+from agentfakes.api.streaming import StreamTimedOut, TimedStreamBody
 from agentfakes.clocks import Clock
 from agentfakes.faults import Fault, TransportFault
 
@@ -19,21 +26,40 @@ from agentfakes.faults import Fault, TransportFault
 class SseByteStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A run's event stream as an httpx body, readable by sync and async clients alike."""
 
-    def __init__(self, reader: StreamBody) -> None:
+    def __init__(
+        self,
+        reader: StreamBody,
+        request: httpx.Request | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
         self.reader = reader
+        self.request = request
+        self.read_timeout = read_timeout
 
     def __iter__(self) -> Iterator[bytes]:
+        reader = self.reader
+        chunks = (
+            reader.chunks(self.read_timeout) if isinstance(reader, TimedStreamBody) else reader
+        )
         try:
-            yield from self.reader
+            yield from chunks
         except StreamDropped:
             raise _incomplete_body() from None
+        except StreamTimedOut:
+            raise _read_timeout(self.request) from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        reader = self.reader
+        chunks = (
+            reader.achunks(self.read_timeout) if isinstance(reader, TimedStreamBody) else reader
+        )
         try:
-            async for chunk in self.reader:
+            async for chunk in chunks:
                 yield chunk
         except StreamDropped:
             raise _incomplete_body() from None
+        except StreamTimedOut:
+            raise _read_timeout(self.request) from None
 
     def close(self) -> None:
         self.reader.close()
@@ -47,6 +73,27 @@ def _incomplete_body() -> httpx.RemoteProtocolError:
     return httpx.RemoteProtocolError(
         "peer closed connection without sending complete message body (incomplete chunked read)"
     )
+
+
+def _read_timeout(request: httpx.Request | None) -> httpx.ReadTimeout:
+    """What httpx raises when a socket read times out."""
+    return httpx.ReadTimeout("The read operation timed out", request=request)
+
+
+def _server_disconnected(request: httpx.Request) -> httpx.RemoteProtocolError:
+    """What httpx raises when the server closes the connection before any answer."""
+    return httpx.RemoteProtocolError(
+        "Server disconnected without sending a response.", request=request
+    )
+
+
+def read_timeout_of(request: httpx.Request) -> float | None:
+    """The request's read timeout in seconds (httpx puts it in `extensions`); None: none."""
+    timeout = request.extensions.get("timeout")
+    if not isinstance(timeout, dict):
+        return None
+    read = timeout.get("read")
+    return None if read is None else float(read)
 
 
 def to_api_request(request: httpx.Request, body: bytes) -> ApiRequest:
@@ -75,12 +122,14 @@ def _headers(pairs: list[tuple[str, str]]) -> httpx.Headers:
     return cached
 
 
-def to_httpx_response(response: ApiResponse, request: httpx.Request) -> httpx.Response:
+def to_httpx_response(
+    response: ApiResponse, request: httpx.Request, read_timeout: float | None = None
+) -> httpx.Response:
     if response.stream is not None:
         return httpx.Response(
             response.status,
             headers=_headers(response.headers),
-            stream=SseByteStream(response.stream),
+            stream=SseByteStream(response.stream, request, read_timeout),
             request=request,
         )
     return httpx.Response(
@@ -88,37 +137,67 @@ def to_httpx_response(response: ApiResponse, request: httpx.Request) -> httpx.Re
     )
 
 
+def _head_wait(response: ApiResponse, read_timeout: float | None) -> tuple[float, bool]:
+    """How long the answer takes to come, and whether the read times out first."""
+    if read_timeout is not None and response.delay > read_timeout:
+        return read_timeout, True
+    return response.delay, False
+
+
 def serve_sync(app: HermesApp, clock: Clock, request: httpx.Request) -> httpx.Response:
+    read_timeout = read_timeout_of(request)
     try:
         response = app.handle(to_api_request(request, request.read()))
     except TransportFault as fault:
-        raise _transport_failure(clock, fault.fault, request) from None
-    if response.delay:
-        clock.skip(response.delay)
-    return to_httpx_response(response, request)
+        wait, error = _transport_failure(fault.fault, request, read_timeout)
+        if wait:
+            clock.skip(wait)
+        raise error from None
+    wait, timed_out = _head_wait(response, read_timeout)
+    if wait:
+        clock.skip(wait)
+    if timed_out:
+        _discard(response)
+        raise _read_timeout(request)
+    return to_httpx_response(response, request, read_timeout)
 
 
 async def serve_async(app: HermesApp, clock: Clock, request: httpx.Request) -> httpx.Response:
+    read_timeout = read_timeout_of(request)
     try:
         response = app.handle(to_api_request(request, await request.aread()))
     except TransportFault as fault:
-        raise _transport_failure(clock, fault.fault, request) from None
-    if response.delay:
-        await clock.skip_async(response.delay)
-    return to_httpx_response(response, request)
+        wait, error = _transport_failure(fault.fault, request, read_timeout)
+        if wait:
+            await clock.skip_async(wait)
+        raise error from None
+    wait, timed_out = _head_wait(response, read_timeout)
+    if wait:
+        await clock.skip_async(wait)
+    if timed_out:
+        _discard(response)
+        raise _read_timeout(request)
+    return to_httpx_response(response, request, read_timeout)
 
 
-def _transport_failure(clock: Clock, fault: Fault, request: httpx.Request) -> Exception:
-    """The httpx exception an in-process client sees for a transport fault."""
+def _discard(response: ApiResponse) -> None:
+    """The client gave up before the answer: a stream it will never read is closed."""
+    if response.stream is not None:
+        response.stream.close()
+
+
+def _transport_failure(
+    fault: Fault, request: httpx.Request, read_timeout: float | None
+) -> tuple[float, Exception]:
+    """How long the client waits, and the httpx exception it then sees, for a transport
+    fault: as on loopback, a silent server holds the line `fault.seconds` then closes it."""
     if fault.transport == "connect_error":
-        return httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return 0.0, httpx.ConnectError("[Errno 111] Connection refused", request=request)
     if fault.transport == "read_timeout":
-        if not clock.is_real:
-            # the client waited its read timeout for nothing: on virtual time that costs nothing
-            timeout = request.extensions.get("timeout", {}).get("read") or fault.seconds
-            clock.skip(float(timeout))
-        return httpx.ReadTimeout("The read operation timed out", request=request)
-    return httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+        if read_timeout is not None and read_timeout <= fault.seconds:
+            return read_timeout, _read_timeout(request)
+        return fault.seconds, _server_disconnected(request)
+    return 0.0, httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
 
 
 class FakeTransport(httpx.BaseTransport):

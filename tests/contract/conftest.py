@@ -317,8 +317,11 @@ def make_api(transport: str, loopback_reaper: ThreadPoolExecutor) -> Iterator[Ma
                 stack.callback(lambda: stopping.append(loopback_reaper.submit(loopback.stop)))
                 if verify:
                     stack.callback(server.verify)
+            # Reads outlast the 30 s keepalive: in-process, the read timeout runs on the
+            # server's clock (issue 8), as it would against the real server.
+            timeout = httpx.Timeout(10.0, read=45.0)
             http = stack.enter_context(
-                httpx.Client(base_url=base_url, trust_env=False, timeout=10.0, verify=False)
+                httpx.Client(base_url=base_url, trust_env=False, timeout=timeout, verify=False)
             )
             return Api(server, base_url, http, transport)
 
