@@ -24,6 +24,9 @@ from agentfakes.api import (
 )
 from agentfakes.clocks import Clock, RealClock
 from agentfakes.engine import EngineSettings, InputMatcher, RunRecord, RunStore, RunTiming
+from agentfakes.engine.responses import StoredResponse
+from agentfakes.engine.sessions import SessionRecord
+from agentfakes.engine.turns import TurnRecord
 from agentfakes.errors import AgentfakesError, UnusedScriptError
 from agentfakes.faults import ArmedFault, Fault
 from agentfakes.models import APPROVAL_CHOICES
@@ -146,6 +149,23 @@ class FakeRunsServer:
     def store(self) -> RunStore:
         """The run store (the engine): every run, its script book, the concurrency cap."""
         return self.engine
+
+    @property
+    def responses(self) -> Mapping[str, StoredResponse]:
+        """Stored `/v1/responses` objects by id (least recently used first), each with the
+        history a chained request starts from (beyond-runs §5.5)."""
+        return self.engine.responses.entries
+
+    @property
+    def sessions(self) -> Mapping[str, SessionRecord]:
+        """The fake's state.db: sessions by id, each with `.messages` as stored (§6)."""
+        return self.engine.sessions.sessions
+
+    @property
+    def turns(self) -> list[TurnRecord]:
+        """Every chat, responses and session-chat turn, in order; they are not runs."""
+        with self.engine.lock:
+            return list(self.engine.turns.values())
 
     @property
     def url(self) -> str:
