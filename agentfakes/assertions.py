@@ -30,6 +30,7 @@ from agentfakes._observed import (
     pending_approvals,
     run_from_events,
 )
+from agentfakes._observed_turns import ObservedTurn, looks_like_provider_failure, observe_turn
 from agentfakes.models import (
     EVENT_NAMES,
     ApprovalRequest,
@@ -105,6 +106,9 @@ def assert_completed(x: Checkable, output: OutputMatcher | None = None) -> Run |
     counts as completed here, as on the wire; use `assert_succeeded` to rule that out.
     """
     __tracebackhide__ = True
+    if (turn := observe_turn(x)) is not None:  # a chat completion, response or session chat
+        _turn_completed(turn, output)
+        return x  # type: ignore[return-value]
     subject = _subject(x, "assert_completed", _FINISHED_KINDS)
     if subject.result is not None:
         result = subject.result
@@ -173,6 +177,9 @@ def assert_failed(x: Checkable, error: TextMatcher | None = None) -> Run | Resul
     """
     __tracebackhide__ = True
     _check_matcher_type(error, "error", callables=False)
+    if (turn := observe_turn(x)) is not None:  # a chat completion, response or session chat
+        _turn_failed(turn, error)
+        return x  # type: ignore[return-value]
     subject = _subject(x, "assert_failed", _FINISHED_KINDS)
     if subject.result is not None:
         result = subject.result
@@ -262,13 +269,22 @@ def assert_tool_called(
     if times is not None and (not isinstance(times, int) or times < 0):
         raise ValueError(f"times must be a whole number >= 0, not {times!r}")
     _check_matcher_type(preview, "preview", callables=False)
-    subject = _subject(
-        x,
-        "assert_tool_called",
-        _TOOL_KINDS,
-        hints={"run": _NO_EVENTS_HINT, "run_dict": _NO_EVENTS_HINT},
+    turn = observe_turn(x)
+    if turn is not None and turn.tools is None:
+        raise TypeError(f"assert_tool_called: {turn.tools_hint}")
+    subject = (
+        _Subject()
+        if turn is not None
+        else _subject(
+            x,
+            "assert_tool_called",
+            _TOOL_KINDS,
+            hints={"run": _NO_EVENTS_HINT, "run_dict": _NO_EVENTS_HINT},
+        )
     )
-    if subject.result is not None:
+    if turn is not None:
+        calls = list(turn.tools or [])
+    elif subject.result is not None:
         if preview is not None:
             raise TypeError("preview= checks tool.started events; a Result's calls have arguments")
         calls = [
@@ -400,6 +416,35 @@ def _coerce_events(items: Sequence[object], function: str) -> list[RunEvent]:
 
 
 # ---------------------------------------------------------------- checks and failing
+
+
+def _turn_completed(turn: ObservedTurn, output: OutputMatcher | None) -> None:
+    """A chat/responses/session-chat subject completed; `output=` checks its final text."""
+    __tracebackhide__ = True
+    if not turn.completed:
+        _fail(f"expected the {turn.label} to be completed, but it failed: {turn.error!r}")
+    _check_output(output, turn.output, turn.label, "output")
+
+
+def _turn_failed(turn: ObservedTurn, error: TextMatcher | None) -> None:
+    """A chat/responses/session-chat subject failed; `error=` checks the error text."""
+    __tracebackhide__ = True
+    if turn.completed:
+        message = f"expected the {turn.label} to fail, but it completed with {turn.output!r}"
+        if turn.failure_hidden:
+            message += (
+                ".\nHermes reports a provider failure on this surface as a completed answer "
+                "whose text is the error"
+            )
+            if looks_like_provider_failure(turn.output):
+                message += " — and this text looks like one"
+            message += (
+                "; check the text (assert_completed(x, output=re.compile('API call failed'))) "
+                "or pass the server's turn record (server.turns[i])"
+            )
+        _fail(message)
+    if error is not None and not _matches(error, turn.error, exact=False):
+        _fail(f"expected the {turn.label}'s error to match {error!r}, but it was {turn.error!r}")
 
 
 def _expect_status(subject: _Subject, status: RunStatus, expectation: str) -> Run:

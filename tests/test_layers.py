@@ -36,7 +36,7 @@ LAYERS: dict[str, int] = {
     "clock": 6,  # 0.1 import-path alias of clocks
     "virtual_time": 6,  # 0.1 import-path alias of clocks.virtual
 }
-SIDE = {"factories", "assertions", "failure_messages", "agent", "_observed"}
+SIDE = {"factories", "assertions", "failure_messages", "agent", "_observed", "_observed_turns"}
 SIDE_RANK = 0.5  # imports layer 0; imported by layer 5 and above
 SIDE_VISIBLE_FROM = 5
 

@@ -161,6 +161,25 @@ class Journal(Sequence[JournalEntry]):
         """The bodies the app POSTed to `/approval` (for one run, or all)."""
         return [e.body for e in self.filter(endpoint="runs.approval", run_id=run_id)]
 
+    def chat_completions(self) -> list[JournalEntry]:
+        """Requests to `POST /v1/chat/completions`, JSON and streamed."""
+        return self.filter(endpoint="chat.completions")
+
+    def responses(self) -> list[JournalEntry]:
+        """Requests to `/v1/responses`: create, get and delete."""
+        return self._surface("responses.")
+
+    def sessions(self) -> list[JournalEntry]:
+        """Requests to `/api/sessions` and its sub-resources, session chat included."""
+        return self._surface("sessions.")
+
+    def jobs(self) -> list[JournalEntry]:
+        """Requests to `/api/jobs`."""
+        return self._surface("jobs.")
+
+    def _surface(self, prefix: str) -> list[JournalEntry]:
+        return [e for e in self._entries if (e.endpoint or "").startswith(prefix)]
+
     @property
     def last(self) -> JournalEntry:
         if not self._entries:
