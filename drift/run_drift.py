@@ -9,7 +9,11 @@
    scripted fake LLM (`fake_llm.py`), warmed up; the cases run against it.
 3. The same cases run against the fake (`FakeRunsServer.serve()` on 127.0.0.1, reference
    profile and script book, a ManualClock), with the real server's scratch dir.
-4. The report shows both; every process started is stopped by PID. Exit 1 on any mismatch.
+4. Five small app tests (a completed run, an approval approved and one denied, a stop
+   mid-run, a provider failure) are recorded against the real server and replayed offline
+   in the fake; each must see the same events and final run object.
+5. The report shows all of it; every process started is stopped by PID. Exit 1 on any
+   mismatch.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 import real_hermes  # noqa: E402
 
 from agentfakes.drift import CaseResult, Target, format_report, run_cases  # noqa: E402
+from agentfakes.drift.round_trip import (  # noqa: E402
+    RoundTripResult,
+    format_round_trip,
+    round_trip,
+)
 from agentfakes.drift.runner import run_against_fake  # noqa: E402
 
 BUDGET = 600.0  # the whole check, install included (CI bound)
@@ -36,11 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_drift.py", description=__doc__.splitlines()[0])
     parser.add_argument("--venv", default=None, help="Hermes venv (default: the cached one)")
     parser.add_argument("--only", nargs="*", default=None, help="case names (substrings)")
+    parser.add_argument(
+        "--no-round-trip", action="store_true", help="skip the record -> replay round trip"
+    )
     parser.add_argument("--skip-real", action="store_true", help="only the fake (debugging)")
     args = parser.parse_args(argv)
     only = args.only or None
     started = time.monotonic()
     results: list[CaseResult] = []
+    trips: list[RoundTripResult] = []
     timings: list[str] = []
 
     if not args.skip_real:
@@ -60,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             target = Target(hermes.base_url, hermes.api_key, scratch=scratch, name="real")
             results += run_cases(target, only=only)
             timings.append(f"cases against the real server {time.monotonic() - mark:.1f} s")
+            if not args.no_round_trip:
+                mark = time.monotonic()
+                trips = round_trip(hermes.base_url, hermes.api_key)
+                timings.append(f"record -> replay round trip {time.monotonic() - mark:.1f} s")
             mark = time.monotonic()
         timings.append(f"real server stopped {time.monotonic() - mark:.1f} s")
     else:
@@ -70,12 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     timings.append(f"cases against the fake {time.monotonic() - mark:.1f} s")
 
     print(format_report(results))
+    if trips:
+        print("\n" + format_round_trip(trips))
     total = time.monotonic() - started
     print("\n" + "\n".join(timings) + f"\ndrift check: {total:.1f} s in all")
     if total > BUDGET:
         print(f"drift: took {total:.0f} s, over the {BUDGET:.0f} s budget")
         return 1
-    return 0 if all(r.passed for r in results) else 1
+    return 0 if all(r.passed for r in [*results, *trips]) else 1
 
 
 if __name__ == "__main__":

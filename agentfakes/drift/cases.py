@@ -14,6 +14,7 @@ Why one module: the cases are a catalogue in spec order; helpers they share sit 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -386,6 +387,23 @@ def health_detailed(c: DriftClient) -> None:
         ["status", "active_api_runs", "process_completions", "active_delegations"],
         body["readiness"]["checks"]["background_queues"],
     )
+    checks = body["readiness"]["checks"]
+    c.keys("health/detailed...disk", ["status", "used_percent", "free_bytes"], checks["disk"])
+    c.keys(
+        "health/detailed...gateway",
+        ["status", "state", "connected_platforms", "platforms"],
+        checks["gateway"],
+    )
+    c.equal("health/detailed.gateway_state", "running", body["gateway_state"])
+    c.keys("health/detailed.platforms", ["api_server"], body["platforms"])
+    c.keys(
+        "health/detailed.platforms.api_server",
+        ["state", "error_code", "error_message", "updated_at"],
+        body["platforms"]["api_server"],
+    )
+    # Not compared yet, because the fake differs here (reported, not fixed in this room):
+    # the real `updated_at`s are ISO strings (spec §8), the fake's are floats, and the fake's
+    # state_db / config checks carry a "detail" key the real ones do not.
 
 
 # =================================================================== create
@@ -496,6 +514,11 @@ def non_object_bodies(c: DriftClient) -> None:
             response.headers.get("content-type"),
         )
         c.equal(f"{content!r} body", CRASH_BODY, response.content)
+        c.equal(
+            f"{content!r} header x-frame-options (none on aiohttp's own errors)",
+            None,
+            response.headers.get("x-frame-options"),
+        )
 
 
 @case("18 session and model reported", "§10.18", seconds=0.5)
@@ -661,9 +684,15 @@ def unknown_run_events(c: DriftClient) -> None:
 @case("30 keepalive", "§10.30", seconds=36)
 def keepalive(c: DriftClient) -> None:
     run_id = c.create({"input": marker("stall")})
-    frames = c.read(run_id)
-    c.equal("first frame", KEEPALIVE, frames[0] if frames else None)
-    events = ends_closed(c, "events", frames[1:])
+    with c.stream(run_id) as stream:
+        subscribed = time.monotonic()
+        first = stream.next()
+        waited = time.monotonic() - subscribed
+        frames = stream.rest()
+    c.equal("first frame", KEEPALIVE, first)
+    if c.target.real_time:
+        c.near("keepalive after the subscribe", 30.0, waited, 1.5)
+    events = ends_closed(c, "events", frames)
     stamps = expect_events(c, "events", run_id, events, answer(STALL_ANSWER, 1))
     c.near("answer after the POST", 35.3, stamps[0] - c.run(run_id)["created_at"], STARTUP)
 
@@ -876,10 +905,15 @@ def approval_timeout(c: DriftClient) -> None:
 def stop_while_waiting(c: DriftClient) -> None:
     run_id = c.create({"input": marker("approval")})
     with c.stream(run_id) as stream:
-        gated(c, stream, run_id)
+        requested = gated(c, stream, run_id)
         c.json(c.stop(run_id), 200, {"run_id": run_id, "status": "stopping"}, "POST stop")
         run = c.run(run_id)
-        check_run(c, "GET after the stop", run, run_id, "stopping", {"last_event": "run.stopping"})
+        # The real approval wait looks for the stop once a second from the request, so the
+        # gated tool may already have ended (`tool.completed`, status still stopping).
+        last = run.get("last_event")
+        if last != "tool.completed":
+            last = "run.stopping"
+        check_run(c, "GET after the stop", run, run_id, "stopping", {"last_event": last})
         events = rest_events(c, "events after the stop", stream)
     stamps = expect_events(
         c,
@@ -891,7 +925,7 @@ def stop_while_waiting(c: DriftClient) -> None:
             {"event": "run.cancelled"},
         ],
     )
-    c.near("tool.completed after the stop", 1.0, stamps[0] - run["updated_at"], 0.5)
+    c.near("tool.completed after approval.request", 1.0, stamps[0] - requested, 0.3)
     check_run(
         c, "GET after the end", c.run(run_id), run_id, "cancelled", {"last_event": "run.cancelled"}
     )

@@ -28,6 +28,13 @@ __all__ = ["DriftClient", "DriftMismatch", "EventStream", "Target"]
 KEEPALIVE = b": keepalive\n\n"
 CLOSED = b": stream closed\n\n"
 JSON_TYPE = "application/json; charset=utf-8"
+SECURITY_HEADERS = {  # the values spec §1.2 spells out
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "x-xss-protection": "0",
+    "referrer-policy": "no-referrer",
+}
 RUN_ID = re.compile(r"^run_[0-9a-f]{32}$")
 MAX_FRAMES = 500  # more from one stream means it never ends: fail, never hang
 
@@ -290,6 +297,8 @@ class DriftClient:
             raise DriftMismatch(self.case, f"{what} body", body, response.content) from None
         self.equal(f"{what} body", body, parsed)
         self.equal(f"{what} body bytes", json.dumps(body).encode(), response.content)
+        for name, value in SECURITY_HEADERS.items():  # on every JSON answer (§1.2)
+            self.equal(f"{what} header {name}", value, response.headers.get(name))
 
     def keys(self, field: str, expected: list[str], actual: dict[str, Any]) -> None:
         """The keys of an object, in order (the real server's dicts keep insertion order)."""
