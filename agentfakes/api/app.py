@@ -26,6 +26,7 @@ from agentfakes.api.messages import ApiRequest, ApiResponse
 from agentfakes.api.routes import ENDPOINTS, Resolved, resolve
 from agentfakes.api.runs import HandlerCrash
 from agentfakes.api.streaming import RunEventStream
+from agentfakes.api.turn_stream import TurnStream
 from agentfakes.engine import RunStore
 from agentfakes.errors import AgentfakesError, NoScriptError
 from agentfakes.faults import FaultPlan, TransportFault
@@ -59,7 +60,7 @@ class HermesApp:
             self.errors.append(exc)
             self._journal(request, resolved, 500, None)
             raise
-        if fault is not None and isinstance(response.stream, RunEventStream):
+        if fault is not None and isinstance(response.stream, RunEventStream | TurnStream):
             response.stream.fault = fault
         self._journal(request, resolved, response.status, response.run_id)
         return response

@@ -80,7 +80,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/runs/{run_id}/stop", "runs.stop", runs.stop),
     Route("POST", "/api/cron/fire", "cron.fire", None),
 )
-STREAMING_ENDPOINTS = frozenset({"runs.events"})
+# Stream faults apply to these; on chat.completions and responses.create only when the
+# request asked for a stream (a JSON answer has no frames to fault).
+STREAMING_ENDPOINTS = frozenset(
+    {"runs.events", "chat.completions", "responses.create", "sessions.chat_stream"}
+)
 # The 0.1 names stay valid for faults and the journal.
 ALIASES: dict[str, tuple[str, ...]] = {
     "create": ("runs.create",),

@@ -200,3 +200,43 @@ async def _stream_async() -> None:
         body = b"".join([chunk async for chunk in response.aiter_raw()])
     contents = re.findall(rb'"content": "([^"]*)"', body)
     assert contents == [b"Hel", b"lo"]
+
+
+def _streamed(server: FakeRunsServer, path: str, body: dict[str, object]) -> bytes:
+    with client(server) as http, http.stream("POST", path, json=body) as response:
+        return b"".join(response.iter_raw())
+
+
+def test_stream_faults_on_a_chat_stream() -> None:
+    from agentfakes.faults import drop_stream, malformed_frame, no_terminal, stall
+
+    server = FakeRunsServer(clock=ManualClock(1000.0), strict=False)
+    server.script(Script().delta("a").delta("b").delta("c").complete("abc"))
+    server.fault(no_terminal(), on="chat.completions")
+    cut = _streamed(server, CHAT, ask("x", stream=True))
+    assert (
+        b'"content": "c"' in cut and b"[DONE]" not in cut and b'"finish_reason": "stop"' not in cut
+    )
+
+    server.fault(malformed_frame(after=1), on="chat.completions")
+    broken = _streamed(server, CHAT, ask("x", stream=True))
+    assert broken.count(b"\n\n") == 6 and b'"content": "a"' not in broken
+
+    server.fault(stall(40, after=2), on="chat.completions")
+    stalled = _streamed(server, CHAT, ask("x", stream=True))
+    assert stalled.count(b": keepalive\n\n") == 1
+    assert server.clock.now() == 1040.0
+
+    server.fault(drop_stream(after=2), on="chat.completions")
+    with pytest.raises(httpx.HTTPError):
+        _streamed(server, CHAT, ask("x", stream=True))
+
+
+def test_a_stream_fault_cuts_a_responses_stream() -> None:
+    from agentfakes.faults import no_terminal
+
+    server = FakeRunsServer(clock=ManualClock(), strict=False)
+    server.script(Script().delta("hi").complete("hi"))
+    server.fault(no_terminal(), on="responses.create")
+    body = _streamed(server, "/v1/responses", {"input": "x", "stream": True})
+    assert b"response.output_text.delta" in body and b"response.completed" not in body
