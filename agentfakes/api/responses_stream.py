@@ -229,6 +229,22 @@ class ResponsesStreamRenderer:
             return frames
         return []
 
+    def interrupted(self) -> None:
+        """The client went away before the end: an `incomplete` snapshot (the text so far)
+        replaces the `in_progress` one, when storing (A:3315-3347)."""
+        if not self.context.keep:
+            return
+        text = "".join(self.text_parts)
+        items = list(self.emitted)
+        history = [*self.context.history, {"role": "user", "content": self.context.user_message}]
+        if text:
+            items.append(message_item(text))
+            history.append({"role": "assistant", "content": text})
+        snapshot = envelope(self.response_id, "incomplete", self.created_at, self.model)
+        snapshot["output"] = items
+        snapshot["usage"] = response_usage(0, 0, 0)
+        save(self.context, self.response_id, snapshot, history, self.turn.session_id or "")
+
     def closing(self) -> list[bytes]:
         turn = self.turn
         store = self.context.store

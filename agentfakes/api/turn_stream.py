@@ -201,6 +201,9 @@ class TurnStream:
         self._done = True
         with self.store.lock:
             self.store.interrupt_turn(self.turn)
+            interrupted = getattr(self.renderer, "interrupted", None)
+            if interrupted is not None and self._opened:
+                interrupted()
 
 
 def _names(frame: bytes, event: str | None) -> bool:

@@ -240,3 +240,22 @@ def test_a_stream_fault_cuts_a_responses_stream() -> None:
     server.fault(no_terminal(), on="responses.create")
     body = _streamed(server, "/v1/responses", {"input": "x", "stream": True})
     assert b"response.output_text.delta" in body and b"response.completed" not in body
+
+
+def test_a_response_stream_left_early_is_stored_incomplete() -> None:
+    clock = ManualClock(1000.0)
+    server = FakeRunsServer(clock=clock)
+    server.script(Script().delta("part").wait(60).delta(" two").complete("part two"))
+    with client(server) as http:
+        body = {"input": "x", "stream": True}
+        with http.stream("POST", "/v1/responses", json=body) as response:
+            frames = response.iter_raw()
+            created = next(frames)
+            response_id = created.split(b'"id": "')[1].split(b'"')[0].decode()
+            assert b"in_progress" in created
+            while b"output_text.delta" not in next(frames):
+                pass
+        stored = http.get(f"/v1/responses/{response_id}").json()
+    assert stored["status"] == "incomplete"
+    assert stored["output"][-1]["content"][0]["text"] == "part"
+    assert len(server.store.turns) == 1 and server.store.active_count() == 0
