@@ -14,11 +14,13 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
 from agentfakes.models import Result, parse_event
 from agentfakes.models.sse import SseFrame, SseParser
+from agentfakes.recording.commands import add_commands, run_command, serve_scenario
 from agentfakes.script import Script
 from agentfakes.server import FakeRunsServer
 
@@ -120,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="run the fake on 127.0.0.1 until Ctrl-C")
     serve_cmd.add_argument("--port", type=int, default=8642, help="port (0: any free port)")
     serve_cmd.add_argument("--answer", default="Hello from agentfakes.", help="every run's answer")
+    serve_cmd.add_argument(
+        "--scenario", type=Path, default=None, metavar="FILE", help="replay a scenario file"
+    )
     drift_cmd = commands.add_parser(
         "drift", help="run the black-box contract cases against a real Hermes server"
     )
@@ -131,7 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scratch", default=None, help="the scratch dir its fake LLM's `approval` deletes in"
     )
     drift_cmd.add_argument("--only", nargs="*", default=None, help="case names (substrings)")
+    add_commands(commands)  # record, scenarios check | schema (agentfakes.recording)
     args = parser.parse_args(argv)
+    handled = run_command(args)
+    if handled is not None:
+        return handled
+    if args.command == "serve" and args.scenario is not None:
+        return serve_scenario(args.scenario, args.port)
     if args.command == "demo":
         return demo(_Printer())
     if args.command == "drift":

@@ -324,3 +324,38 @@ def test_a_run_that_ends_otherwise_than_recorded_is_reported() -> None:
     clock.advance(60)
     with pytest.raises(VerificationError, match=r"ended 'failed'.*recording ended 'cancelled'"):
         server.verify()
+
+
+def test_concurrent_writers_leave_one_whole_file_and_no_temp_files(tmp_path: Path) -> None:
+    """What pytest-xdist workers writing at once see: each write is a rename, never half."""
+    import threading
+
+    path = tmp_path / "shared.yaml"
+    scenarios = [
+        Scenario(runs=[ScenarioRun(input=f"run {n}", script=SCRIPTS[n % len(SCRIPTS)])])
+        for n in range(8)
+    ]
+    threads = [threading.Thread(target=s.dump, args=(path,)) for s in scenarios]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    loaded = Scenario.load(path)
+    assert loaded.to_data() in [s.to_data() for s in scenarios]
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.yaml"]
+
+
+def test_every_legal_script_survives_a_scenario_file() -> None:
+    """Lossless for every Script (agentfakes.strategies draws them), through YAML too."""
+    from hypothesis import HealthCheck, given, settings
+
+    from agentfakes.strategies import scripts
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(scripts())
+    def round_trip(script: Script) -> None:
+        assert Script.from_dict(script.to_dict()) == script
+        text = Scenario(runs=[ScenarioRun(input="x", script=script)]).dumps()
+        assert Scenario.loads(text).runs[0].script == script
+
+    round_trip()

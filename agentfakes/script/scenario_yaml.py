@@ -64,7 +64,7 @@ def _flow_step(step: Any) -> Any:
     if not isinstance(step, dict) or len(step) != 1:
         return step
     ((verb, arguments),) = step.items()
-    if isinstance(arguments, dict) and not ({"on_deny", "on_timeout"} & set(arguments)):
+    if isinstance(arguments, dict) and not {"on_deny", "on_timeout"} & set(arguments):
         return {verb: _Flow(arguments)}
     return {verb: _flow_steps(arguments)}
 
@@ -72,6 +72,8 @@ def _flow_step(step: Any) -> Any:
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value and not value.endswith((" ", "\t")) and "\r" not in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if "\n" in value or "\r" in value:  # "\n\nRemoved " reads best escaped, on one line
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
