@@ -9,6 +9,7 @@ seed it ran with and how to reproduce it.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how the fake_runs_server fixture serves the app: in-process via respx (mock, "
         "the default) or a real HTTP server on 127.0.0.1 (loopback)",
     )
+    from agentfakes.recording.options import add_options
+
+    add_options(group, parser)  # --agentfakes-record-mode and friends (issue 9)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -163,18 +167,33 @@ def fake_runs_server(request: pytest.FixtureRequest) -> Iterator[FakeRunsServer]
     never fired fail the test at teardown."""
     marker = request.node.get_closest_marker("agentfakes")
     options = dict(marker.kwargs) if marker else {}
+    scenario = None
+    if options.get("scenario") is not None:  # replay or record a scenario file (issue 9)
+        from agentfakes.recording.pytest_support import ScenarioFixture
+
+        scenario = ScenarioFixture.for_test(request, options["scenario"])
+    options.pop("scenario", None)
     transport = options.pop("transport", request.config.getoption("agentfakes_transport"))
     if transport not in TRANSPORTS:
         raise pytest.UsageError(
             f"agentfakes transport must be one of {TRANSPORTS}, not {transport!r}"
         )
-    if "virtual_clock" in request.fixturenames and "clock" not in options:
+    if scenario is not None and scenario.clock is not None:
+        options["clock"] = scenario.clock
+    elif "virtual_clock" in request.fixturenames and "clock" not in options:
         options["clock"] = request.getfixturevalue("virtual_clock")
     server = FakeRunsServer(**options)
-    ways_in = server.serve(verify=False) if transport == "loopback" else server.mock(verify=False)
+    if scenario is not None:
+        ways_in: Any = scenario.ways_in(server, transport == "loopback")
+    else:
+        loopback = transport == "loopback"
+        ways_in = server.serve(verify=False) if loopback else server.mock(verify=False)
     with ways_in:
         yield server
-    if not request.node.stash.get(_CALL_FAILED, False):
+    failed = request.node.stash.get(_CALL_FAILED, False)
+    if scenario is not None:
+        scenario.finish(server, failed=failed)
+    if not failed and (scenario is None or not scenario.recording):
         server.verify()
 
 
