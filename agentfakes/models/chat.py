@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentfakes.models._base import _WireModel
+from agentfakes.models.runs import RunUsage
+
 TOOL_PROGRESS_EVENT = "hermes.tool.progress"
 # agent.display.get_tool_emoji: the tool registry's emoji, "⚡" for anything else.
 TOOL_EMOJIS = {
@@ -141,3 +144,27 @@ def tool_running(name: str, label: str, call_id: str) -> dict[str, Any]:
 def tool_completed(name: str, call_id: str) -> dict[str, Any]:
     """`hermes.tool.progress` at a tool's end (A:2830-2846)."""
     return {"tool": name, "toolCallId": call_id, "status": "completed"}
+
+
+class ChatCompletion(_WireModel):
+    """A non-streaming chat completion, for factories and tests; `to_wire()` is the body
+    the server sends (beyond-runs §4.2), a `hermes` block included when it failed."""
+
+    id: str
+    created: int
+    model: Any = "hermes-agent"
+    content: str = ""
+    finish_reason: str = "stop"
+    usage: RunUsage = RunUsage()
+    error: str | None = None  # the provider's error (failed turns)
+
+    def to_wire(self) -> dict[str, Any]:
+        usage = chat_usage(
+            self.usage.input_tokens, self.usage.output_tokens, self.usage.total_tokens
+        )
+        hermes = None
+        if self.finish_reason != "stop":
+            hermes = hermes_block(self.error, truncated=self.finish_reason == "length")
+        return chat_completion(
+            self.id, self.created, self.model, self.content, self.finish_reason, usage, hermes
+        )

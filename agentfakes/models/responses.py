@@ -9,6 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import Field
+
+from agentfakes.models._base import _WireModel
+from agentfakes.models.runs import RunUsage
+
 TRUNCATED_ARGUMENT_KEYS = ("content", "query", "pattern", "old_string", "new_string")
 
 
@@ -86,3 +91,29 @@ def shortened_for_completed(item: dict[str, Any]) -> dict[str, Any]:
                     "output": [{**first, "text": f"{text[:500]}...[{more} more chars]"}],
                 }
     return item
+
+
+class ResponseObject(_WireModel):
+    """A stored/returned Responses API object, for factories and tests; `to_wire()` is the
+    object the server sends (beyond-runs §5.2): output items without id/status."""
+
+    id: str
+    created_at: int
+    status: str = "completed"
+    model: Any = "hermes-agent"
+    output: list[dict[str, Any]] = Field(default_factory=list)
+    usage: RunUsage = RunUsage()
+
+    def to_wire(self) -> dict[str, Any]:
+        data = envelope(self.id, self.status, self.created_at, self.model)
+        data["output"] = [dict(item) for item in self.output]
+        data["usage"] = response_usage(
+            self.usage.input_tokens, self.usage.output_tokens, self.usage.total_tokens
+        )
+        return data
+
+    @property
+    def output_text(self) -> str | None:
+        """The last message item's text (what the OpenAI SDK calls `output_text`)."""
+        texts = [i["content"][0]["text"] for i in self.output if i.get("type") == "message"]
+        return texts[-1] if texts else None

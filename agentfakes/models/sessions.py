@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentfakes.models._base import _WireModel
+
 # `_session_response`'s safe keys, in its order (A:2177-2184); a row has the ones it has.
 SESSION_KEYS = (
     "id",
@@ -57,3 +59,46 @@ def session_object(row: dict[str, Any], *, has_system_prompt: bool) -> dict[str,
 def message_object(message: dict[str, Any]) -> dict[str, Any]:
     """`_message_response`: the safe keys the message has, in their order."""
     return {key: message.get(key) for key in MESSAGE_KEYS if key in message}
+
+
+class SessionObject(_WireModel):
+    """A client-safe session object (`/api/sessions`), for factories and tests."""
+
+    id: str
+    source: str = "api_server"
+    model: str | None = "hermes-agent"
+    title: str | None = None
+    started_at: float
+    ended_at: float | None = None
+    end_reason: str | None = None
+    message_count: int = 0
+    tool_call_count: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    api_call_count: int = 0
+    parent_session_id: str | None = None
+    has_system_prompt: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        row = {
+            "id": self.id,
+            "source": self.source,
+            "user_id": None,
+            "model": self.model,
+            "title": self.title,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+            "message_count": self.message_count,
+            "tool_call_count": self.tool_call_count,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "reasoning_tokens": 0,
+            "estimated_cost_usd": None,
+            "actual_cost_usd": None,
+            "api_call_count": self.api_call_count,
+            "parent_session_id": self.parent_session_id,
+        }
+        return session_object(row, has_system_prompt=self.has_system_prompt)
