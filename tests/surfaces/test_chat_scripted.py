@@ -259,3 +259,18 @@ def test_a_response_stream_left_early_is_stored_incomplete() -> None:
     assert stored["status"] == "incomplete"
     assert stored["output"][-1]["content"][0]["text"] == "part"
     assert len(server.store.turns) == 1 and server.store.active_count() == 0
+
+
+def test_profile_prefix_and_journal_helpers() -> None:
+    server = FakeRunsServer(clock=ManualClock())
+    server.script(Script().complete("hi"))
+    with client(server) as http:
+        assert http.post("/p/default/v1/chat/completions", json=ask("x")).status_code == 200
+        assert http.post("/p/ops/v1/responses", json={"input": "x"}).status_code == 200
+        http.post("/api/sessions", json={"id": "s"})
+        http.get("/api/jobs")
+    journal = server.requests
+    assert [e.endpoint for e in journal.chat_completions()] == ["chat.completions"]
+    assert [e.endpoint for e in journal.responses()] == ["responses.create"]
+    assert [e.endpoint for e in journal.sessions()] == ["sessions.create"]
+    assert [e.endpoint for e in journal.jobs()] == ["jobs.list"]
