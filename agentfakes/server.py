@@ -27,9 +27,10 @@ from agentfakes.engine import EngineSettings, InputMatcher, RunRecord, RunStore,
 from agentfakes.engine.responses import StoredResponse
 from agentfakes.engine.sessions import SessionRecord
 from agentfakes.engine.turns import TurnRecord
-from agentfakes.errors import AgentfakesError, UnusedScriptError
+from agentfakes.errors import AgentfakesError, verification_error
 from agentfakes.faults import ArmedFault, Fault
 from agentfakes.models import APPROVAL_CHOICES
+from agentfakes.options import check_server_options
 from agentfakes.script import Script
 from agentfakes.seeding import new_run_id
 
@@ -98,11 +99,7 @@ class FakeRunsServer:
         api_max_retries: int = 3,
         llm_model: str = "fake-model",
     ) -> None:
-        if not isinstance(api_key, str) or len(api_key) < 16:
-            raise ValueError(
-                "api_key must be a string of at least 16 characters: the real server refuses "
-                "to start with a shorter key (spec §1.3)"
-            )
+        check_server_options(locals())  # a bad option fails here, named, not in a request
         self.base_url = base_url.rstrip("/")
         self.clock = clock or RealClock()
         self.strict = strict
@@ -285,22 +282,48 @@ class FakeRunsServer:
         """Answer one request as the app does (see `HermesApp.handle`)."""
         return self.app.handle(request)
 
-    def verify(self) -> None:
-        """Fail loudly about scripts that never ran and runs that had no script."""
-        problems = [str(e) for e in self.errors]
+    def problems(self, *, skip: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str]]:
+        """What `verify()` would report, as `(check, text)` pairs; `skip` names checks
+        ("scripts", "faults", "approvals", "scenario_runs") to leave out. Runs no script
+        could drive are always reported."""
+        problems = [("no_script", str(e)) for e in self.errors]
+        if self.strict and "scripts" not in skip:
+            problems += [
+                ("scripts", f"registered but never used: {item}") for item in self.router.unused()
+            ]
+        if "faults" not in skip:
+            hint = "(arm it with optional=True if it may not)"
+            problems += [
+                ("faults", f"fault armed but never fired: {item} {hint}")
+                for item in self.faults.unfired()
+            ]
         for player in self.scenarios:
             with self.engine.lock:
                 self.engine.tick()
                 records = list(self.engine.history.values())
-            problems += [text for _, text in player.problems(records)]
-        if self.strict:
-            problems += [f"registered but never used: {item}" for item in self.router.unused()]
-        problems += [
-            f"fault armed but never fired: {item} (arm it with optional=True if it may not)"
-            for item in self.faults.unfired()
-        ]
+            problems += [p for p in player.problems(records) if p[0] not in skip]
+        if self.strict and "approvals" not in skip:
+            with self.engine.lock:
+                self.engine.tick()
+                waiting = [r for r in self.engine.history.values() if r.pending_approvals]
+            problems += [
+                (
+                    "approvals",
+                    f"run {r.run_id} still waits for an approval nobody answered "
+                    f"({r.pending_approvals[0].step.command!r}); answer it, stop the run, or "
+                    "let the timeout pass",
+                )
+                for r in waiting
+            ]
+        return problems
+
+    def verify(self, *, skip: frozenset[str] | set[str] = frozenset()) -> None:
+        """Fail loudly, in one message, about scripts never used, faults never fired, runs
+        left waiting for an approval, and runs no script could drive (a VerificationError;
+        the subclass of the kind when there is one kind)."""
+        problems = self.problems(skip=skip)
         if problems:
-            raise UnusedScriptError("FakeRunsServer:\n" + "\n".join(f"- {p}" for p in problems))
+            raise verification_error(problems, "FakeRunsServer:")
 
     # ------------------------------------------------------------ the ways in
 

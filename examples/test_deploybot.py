@@ -141,6 +141,7 @@ def test_giving_up_after_the_deadline(
     assert_cancelled(fake_runs_server.runs[run_id])
 
 
+@pytest.mark.agentfakes(checks={"approvals": False})  # it ends with the gate still open
 def test_a_dropped_stream_surfaces_as_a_protocol_error(fake_runs_server: FakeRunsServer) -> None:
     fake_runs_server.script(GATED_DEPLOY)
     fake_runs_server.fault(faults.drop_stream(after=1), on="events")

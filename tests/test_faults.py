@@ -10,7 +10,8 @@ import httpx
 import pytest
 import requests
 
-from agentfakes import FakeRunsServer, ManualClock, Script, UnusedScriptError, faults
+from agentfakes import FakeRunsServer, ManualClock, Script, faults
+from agentfakes.errors import UnfiredFaultError
 
 RUN = Script().delta("héllo ").delta("wörld").reasoning("x").complete("héllo wörld")
 
@@ -326,13 +327,13 @@ def test_stream_faults_async(server: FakeRunsServer) -> None:
 def test_a_fault_that_never_fired_fails_verify(server: FakeRunsServer) -> None:
     server.fault(faults.http_error(503), on="stop")
     server.fault(faults.http_error(429), on="create", optional=True)
-    with pytest.raises(UnusedScriptError, match=r"fault armed but never fired: HTTP 503 on stop"):
+    with pytest.raises(UnfiredFaultError, match=r"fault armed but never fired: HTTP 503 on stop"):
         server.verify()
 
 
 def test_mock_exit_reports_unfired_faults(server: FakeRunsServer) -> None:
     server.fault(faults.connect_error(), on="poll")
-    with pytest.raises(UnusedScriptError, match="connect error on poll"), server.mock():
+    with pytest.raises(UnfiredFaultError, match="connect error on poll"), server.mock():
         pass
 
 

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "models": 0,
     "errors": 0,
     "seeding": 0,
+    "options": 0,  # validation at the edge (errors only)
     "script": 1,
     "clocks": 1,
     "engine": 2,

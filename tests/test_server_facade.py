@@ -8,7 +8,12 @@ import httpx
 import pytest
 
 from agentfakes.clocks import DEFAULT_START, ManualClock
-from agentfakes.errors import AgentfakesError, NoScriptError, UnusedScriptError
+from agentfakes.errors import (
+    AgentfakesError,
+    NoScriptError,
+    UnusedScriptError,
+    VerificationError,
+)
 from agentfakes.models import ApprovalResponded, RunStatus, ToolCompleted
 from agentfakes.script import Script
 from agentfakes.server import DEFAULT_API_KEY, FakeRunsServer
@@ -391,7 +396,7 @@ class TestVerify:
         server = FakeRunsServer(clock=clock, strict=False)
         with client_for(server) as client, pytest.raises(NoScriptError):
             client.post("/v1/runs", json={"input": "orphan"})
-        with pytest.raises(UnusedScriptError) as info:
+        with pytest.raises(VerificationError) as info:
             server.verify()
         assert str(info.value).startswith(
             "FakeRunsServer:\n- no script for a run with input 'orphan'."

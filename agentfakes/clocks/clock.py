@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -203,6 +204,10 @@ class ManualClock(Clock):
 
     def advance(self, seconds: float) -> float:
         """Move time forward by `seconds` and wake everything waiting on it."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(f"advance() takes a number of seconds, not {seconds!r}")
+        if not math.isfinite(seconds):
+            raise ValueError(f"advance() needs a finite number of seconds, got {seconds!r}")
         if seconds < 0:
             raise ValueError(f"time only moves forward; advance({seconds}) is negative")
         with self._lock:
