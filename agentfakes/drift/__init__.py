@@ -8,6 +8,7 @@ difference names the case, the field, the expected value and the server's value.
     print(format_report(run_cases(Target(url, key, name="real"))))
 """
 
+from agentfakes.drift import surface_cases as _surface_cases  # noqa: F401  (registers them)
 from agentfakes.drift.cases import CASES, Case
 from agentfakes.drift.client import DriftClient, DriftMismatch, Target
 from agentfakes.drift.profile import REFERENCE_PROFILE, ServerProfile

@@ -23,11 +23,13 @@ class ServerProfile:
     max_turns: int = 3  # agent.max_turns: the `loop` marker's tool iterations
 
     def server_options(self) -> dict[str, Any]:
-        """Keyword arguments for `FakeRunsServer(...)` (the other two knobs only shape the
-        real server's agent; the reference script book follows them instead)."""
+        """Keyword arguments for `FakeRunsServer(...)` (`max_turns` only shapes the real
+        server's agent; the reference script book follows it instead). `api_max_retries`
+        is quoted in the chat/responses failure texts."""
         return {
             "approval_timeout": self.approval_timeout,
             "max_concurrent_runs": self.max_concurrent_runs,
+            "api_max_retries": self.api_max_retries,
         }
 
 

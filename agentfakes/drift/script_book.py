@@ -55,6 +55,7 @@ STALL_ANSWER = "Answered after a stall."
 MEDIUM_ANSWER = "step " * 9 + "done."
 SLOW_ANSWER = ("tick " * 60).strip()
 FAIL500 = "HTTP 500: fake upstream exploded"
+TOOL_RESULT = '{"output": "tool-ran", "exit_code": 0, "error": null}'  # the terminal's answer
 FAIL401 = "HTTP 401: fake upstream: invalid api key"
 GUARD = "delete in root path"  # the terminal guard's first finding for `rm -rf <dir>`
 
@@ -145,9 +146,9 @@ def reference_scripts(
         "tool": _answer(
             Script()
             .wait(0.28)
-            .tool_started("terminal", "echo tool-ran")
+            .tool_started("terminal", "echo tool-ran", arguments={"command": "echo tool-ran"})
             .wait(0.061)
-            .tool_completed("terminal"),
+            .tool_completed("terminal", result=TOOL_RESULT),
             TOOL_ANSWER,
             turns=2,
             after=0.066,

@@ -67,4 +67,5 @@ def test_the_reference_profile_configures_the_fake() -> None:
     assert REFERENCE_PROFILE.server_options() == {
         "approval_timeout": 5.0,
         "max_concurrent_runs": 2,
+        "api_max_retries": 1,
     }
