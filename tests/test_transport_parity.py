@@ -501,7 +501,12 @@ def test_virtual_clock(scenario: str, way: str) -> None:
         record = run_way(way, app, server)
         elapsed = clock.elapsed
     assert record == expected
-    assert elapsed == pytest.approx(VIRTUAL_ELAPSED[scenario], abs=1e-6)
+    if way == "serve_async":
+        # Over a socket, the server's thread races the app's in real time: on a loaded
+        # machine a jump may come before the app's timer is seen, never before its moment.
+        assert elapsed >= VIRTUAL_ELAPSED[scenario] - 1e-6
+    else:
+        assert elapsed == pytest.approx(VIRTUAL_ELAPSED[scenario], abs=1e-6)
 
 
 def test_a_sync_client_over_loopback_in_virtual_time_keeps_real_read_timeouts() -> None:

@@ -179,8 +179,9 @@ class ManualClock(Clock):
     """Time that moves only when told to, or when every reader waits on time alone.
 
     A reader with nothing to do but wait for a scheduled moment jumps the clock to it
-    (after `grace` real seconds without a change from another thread), so timelines of
-    minutes finish in microseconds and in the same order every time.
+    (after `grace` real seconds without a change from another thread, or at once when no
+    other thread is alive to make one), so timelines of minutes finish in microseconds and
+    in the same order every time.
     """
 
     def __init__(self, start: float | datetime | str | None = None, *, grace: float = 0.002):
@@ -232,13 +233,19 @@ class ManualClock(Clock):
         """A reader waited its grace for nothing: time moves on to `deadline` by itself."""
         self.advance_to(deadline)
 
+    def _others_may_act(self) -> bool:
+        """Whether another thread could change something during a grace: any other thread
+        alive. The grace is for them; a lone reader has no one to wait for."""
+        return threading.active_count() > 1
+
     def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
         with signal.lock:
             if signal.version != version:
                 return
-            signal.condition.wait(self.grace)
-            if signal.version != version:
-                return
+            if self._others_may_act():
+                signal.condition.wait(self.grace)
+                if signal.version != version:
+                    return
         if deadline is not None:
             self._jump(deadline)
 

@@ -219,6 +219,7 @@ class VirtualClock(ManualClock):
         self._watched: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TrackedSelector] = (
             weakref.WeakKeyDictionary()
         )
+        self._adopted_cache: list[tuple[asyncio.AbstractEventLoop, _LoopState]] | None = None
         self._busy_since: float | None = None
         self._holds = 0
         self._held_since: float | None = None
@@ -287,6 +288,10 @@ class VirtualClock(ManualClock):
         delta = _duration_us(seconds, "sleep")
         with self._lock:
             target = self._us + delta
+            alone = not self._waiters and not self._loops
+        if alone:  # no one else waits for any moment: nothing to stop at on the way
+            self._move_to(target)
+            return
         with self._waiting(target):
             while self._us < target:
                 other = self._external_us()
@@ -309,8 +314,11 @@ class VirtualClock(ManualClock):
             listener(now)
         for signal in signals:
             signal.notify()
-        with self._cond:
-            self._cond.notify_all()
+        if self._waiters:  # only registered waiters wait on _cond
+            with self._cond:
+                self._cond.notify_all()
+        if not self._loops:
+            return now
         me = threading.get_ident()
         for loop, state in self._adopted():
             if state.thread != me and not loop.is_closed():
@@ -364,8 +372,15 @@ class VirtualClock(ManualClock):
         return best
 
     def _adopted(self) -> list[tuple[asyncio.AbstractEventLoop, _LoopState]]:
-        with self._lock:  # a WeakKeyDictionary is not safe to iterate while another thread adds
-            return list(self._loops.items())
+        """The adopted loops still open. A cached list, rebuilt when a loop is adopted or
+        closes: iterating the WeakKeyDictionary (under the lock: another thread may add)
+        on every jump cost more than the jump itself."""
+        cached = self._adopted_cache
+        if cached is None or any(loop.is_closed() for loop, _ in cached):
+            with self._lock:
+                cached = [(loop, st) for loop, st in self._loops.items() if not loop.is_closed()]
+                self._adopted_cache = cached
+        return cached
 
     def hold(self) -> Hold:
         """Keep time from jumping by itself until the hold is released (`with clock.hold():`
@@ -397,13 +412,14 @@ class VirtualClock(ManualClock):
         if held_since is not None and freezegun_api.real_monotonic() - held_since < HOLD_PATIENCE:
             return False
         me = threading.get_ident()
-        with self._lock:
-            selectors = [
-                (loop, getattr(loop, "_selector", None))
-                for loop, state in self._loops.items()
-                if state.thread != me
-            ]
-            selectors += [(loop, selector) for loop, selector in self._watched.items()]
+        selectors = [
+            (loop, getattr(loop, "_selector", None))
+            for loop, state in self._adopted()
+            if state.thread != me
+        ]
+        if self._watched:
+            with self._lock:
+                selectors += [(loop, selector) for loop, selector in self._watched.items()]
         for loop, selector in selectors:
             if (
                 loop.is_closed()
@@ -424,6 +440,14 @@ class VirtualClock(ManualClock):
             return now - started > BUSY_PATIENCE
         self._busy_since = None
         return True
+
+    def _others_may_act(self) -> bool:
+        """Whether a grace is worth waiting: some other thread is alive that is not itself
+        waiting on this clock (those cannot act until time moves). A plain thread (an
+        operator thread, a sync client blocked on a socket) still gets its grace."""
+        me = threading.get_ident()
+        waiting = {thread for thread, _ in list(self._waiters.values())}
+        return any(t.ident != me and t.ident not in waiting for t in threading.enumerate())
 
     def _has_external_waiters(self) -> bool:
         me = threading.get_ident()
@@ -570,6 +594,61 @@ class VirtualClock(ManualClock):
             if hasattr(freezegun_api, name):
                 stack.callback(setattr, freezegun_api, name, getattr(freezegun_api, name))
                 setattr(freezegun_api, name, fake)
+        self._install_fast_reads(stack)
+
+    def _install_fast_reads(self, stack: ExitStack) -> None:
+        """`time.time()` and friends read the clock directly, not through freezegun's
+        datetime round trip (~20 µs a call: an http.cookiejar read on every httpx request).
+        Same values, same rule: a call from a module freezegun ignores reads real time.
+        Names imported before activation (`from time import time`) keep freezegun's fakes."""
+        ignore = tuple(freezegun_api.ignore_lists[-1]) if freezegun_api.ignore_lists else ()
+        depth = freezegun_api.call_stack_inspection_limit
+
+        def from_ignored() -> bool:
+            if not ignore or not depth:
+                return False
+            frame: Any = sys._getframe(2)  # the caller of the time function
+            for _ in range(depth):
+                if frame is None:
+                    return False
+                name = frame.f_globals.get("__name__")
+                if name and name.startswith(ignore):
+                    return True
+                frame = frame.f_back
+            return False
+
+        def fast_time() -> float:
+            if from_ignored():
+                return freezegun_api.real_time()
+            self._app_read()
+            return _epoch_of(self._us)
+
+        def fast_time_ns() -> int:
+            if from_ignored():
+                return freezegun_api.real_time_ns()
+            self._app_read()
+            return int(_epoch_of(self._us) * 1e9)
+
+        def fast_monotonic() -> float:
+            if from_ignored():
+                return freezegun_api.real_monotonic()
+            self._app_read()
+            return self.monotonic()
+
+        def fast_perf_counter() -> float:
+            if from_ignored():
+                return freezegun_api.real_perf_counter()
+            self._app_read()
+            return self.monotonic()
+
+        for name, fast in (
+            ("time", fast_time),
+            ("time_ns", fast_time_ns),
+            ("monotonic", fast_monotonic),
+            ("perf_counter", fast_perf_counter),
+        ):
+            stack.callback(setattr, time, name, getattr(time, name))
+            setattr(time, name, fast)
 
     def _patch_sleep(self, stack: ExitStack) -> None:
         """`time.sleep`, and every `from time import sleep` already imported, go virtual."""
@@ -622,6 +701,7 @@ class VirtualClock(ManualClock):
         setattr(loop, "run_in_executor", run_in_executor)  # noqa: B010
         with self._lock:
             self._loops[loop] = state
+            self._adopted_cache = None
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Track whether a loop of another thread is idle (it keeps real time)."""
@@ -640,7 +720,9 @@ class VirtualClock(ManualClock):
         for loop, tracked in watched:
             if getattr(loop, "_selector", None) is tracked:
                 loop._selector = tracked._inner  # type: ignore[attr-defined]
-        for loop, state in self._adopted():
+        with self._lock:
+            adopted = list(self._loops.items())
+        for loop, state in adopted:
             for name in ("time", "run_in_executor"):
                 loop.__dict__.pop(name, None)
             if isinstance(getattr(loop, "_selector", None), _JumpingSelector):
@@ -649,6 +731,7 @@ class VirtualClock(ManualClock):
                 _shift_timers(loop, freezegun_api.real_monotonic() - self.monotonic())
         with self._lock:
             self._loops.clear()
+            self._adopted_cache = None
 
     def _loop_jump(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         """The loop would block `timeout` seconds for its next timer: be there now (or at
