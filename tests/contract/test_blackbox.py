@@ -9,6 +9,8 @@ a ManualClock: every wait a case makes is a read of an event stream, so nothing 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from agentfakes.clocks import ManualClock
@@ -65,3 +67,35 @@ def test_a_failed_case_stops_the_runs_it_left(make_api: MakeApi) -> None:
         client.read(client.runs[0])
     finally:
         client.close()
+
+
+# ---------------------------------------------------------------- against a real server
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`--agentfakes-hermes-url=URL` adds every case against that server (its key in the
+    env var `--agentfakes-hermes-key-env` names; the scratch dir of its fake LLM's
+    `approval` marker in `$AGENTFAKES_DRIFT_SCRATCH`)."""
+    if "real_case" not in metafunc.fixturenames:
+        return
+    url = metafunc.config.getoption("agentfakes_hermes_url", None)
+    if url:
+        metafunc.parametrize("real_case", list(CASES))
+    else:
+        reason = "pass --agentfakes-hermes-url=URL to run the cases against a real server"
+        metafunc.parametrize("real_case", [pytest.param("-", marks=pytest.mark.skip(reason))])
+
+
+def test_case_against_hermes_url(request: pytest.FixtureRequest, real_case: str) -> None:
+    config = request.config
+    key_env = config.getoption("agentfakes_hermes_key_env", "HERMES_API_KEY")
+    key = os.environ.get(key_env)
+    assert key, f"set ${key_env} to the API key of {config.getoption('agentfakes_hermes_url')}"
+    target = Target(
+        config.getoption("agentfakes_hermes_url"),
+        key,
+        scratch=os.environ.get("AGENTFAKES_DRIFT_SCRATCH", DEFAULT_SCRATCH),
+        name="real",
+    )
+    result = run_case(target, CASES[real_case])
+    assert result.passed, result.detail
