@@ -17,12 +17,12 @@ import json
 import re
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from freezegun.api import real_monotonic
 
 from agentfakes.api import ApiRequest, ApiResponse
 from agentfakes.engine.script_book import input_text
@@ -32,7 +32,9 @@ from agentfakes.script.scenario import RecordedBy, Scenario, ScenarioRun, now_is
 
 __all__ = ["LocalRuns", "Recorder"]
 
-_monotonic = time.monotonic  # taken at import: a VirtualClock patches the module attribute
+# The real monotonic clock whatever patches time (freezegun keeps the original; a
+# VirtualClock in the same process reads it too): recorded timings are real seconds.
+_monotonic: Callable[[], float] = real_monotonic
 _RUN_PATH = re.compile(r"^(?:/p/[^/]+)?/v1/runs/(run_[A-Za-z0-9]+)(/events|/approval|/stop)?/?$")
 _CREATE_PATH = re.compile(r"^(?:/p/[^/]+)?/v1/runs/?$")
 _REQUEST_HOP = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
