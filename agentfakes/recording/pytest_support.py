@@ -219,6 +219,7 @@ def summary(runs: list[ScenarioRun]) -> list[str]:
     lines: list[str] = []
     for number, run in enumerate(runs, start=1):
         lines.append(f"run {number}: input {run.input!r}")
+        lines.append(f"  statuses: {' -> '.join(statuses(run))}")
         for step in run.script.to_dict()["steps"]:
             ((verb, arguments),) = step.items()
             arguments = arguments or {}
@@ -238,3 +239,22 @@ def summary(runs: list[ScenarioRun]) -> list[str]:
         if final.get("error"):
             lines.append(f"  final error: {final['error']}")
     return lines
+
+
+def statuses(run: ScenarioRun) -> list[str]:
+    """The run's status sequence as its steps and the app's moves make it (spec §4),
+    whatever the app's polling rate: running, waiting_for_approval, stopping, the end."""
+    seen = ["running"]
+    answered = iter(run.approvals)
+    for step in run.script.to_dict()["steps"]:
+        if "approval" in step and seen[-1] != "waiting_for_approval":
+            seen.append("waiting_for_approval")
+            answer = next(answered, None)
+            if answer is not None and answer.choice != "timeout":  # a timeout keeps waiting
+                seen.append("running")
+    if run.stop is not None:
+        seen.append("stopping")
+    final = (run.final or {}).get("status")
+    if final and final != seen[-1]:
+        seen.append(str(final))
+    return seen
