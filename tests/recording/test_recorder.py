@@ -202,3 +202,40 @@ def test_no_file_written_contains_the_real_key_and_scrub_patterns_apply(
             assert CANARY not in written.read_text(errors="replace"), written
             assert "Authorization" not in written.read_text(errors="replace")
     assert Scenario.load(path).runs[0].input == "please approve (my key is <scrubbed>)"
+
+
+def test_async_clients_record_in_process_too(
+    upstream: tuple[FakeRunsServer, str], app_server: FakeRunsServer
+) -> None:
+    import asyncio
+
+    real, url = upstream
+    recorder = Recorder(url, CANARY, app_key=app_server.api_key)
+    headers = {"Authorization": f"Bearer {app_server.api_key}"}
+
+    async def app() -> list[str]:
+        names: list[str] = []
+        async with httpx.AsyncClient(base_url=app_server.url, headers=headers) as client:
+            created = await client.post("/v1/runs", json={"input": "please approve"})
+            run_id = created.json()["run_id"]
+            parser = SseParser()
+            async with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+                async for chunk in stream.aiter_bytes():
+                    for frame in parser.feed(chunk):
+                        if frame.data is None:
+                            continue
+                        name = httpx.Response(200, content=frame.data).json()["event"]
+                        names.append(name)
+                        if name == "approval.request":
+                            answer = {"choice": "session"}
+                            await client.post(f"/v1/runs/{run_id}/approval", json=answer)
+        return names
+
+    with recording_mock(recorder, app_server.base_url):
+        names = asyncio.run(app())
+    recorder.wait()
+    recorder.close()
+    assert names[-1] == "run.completed"
+    (run,) = recorder.runs()
+    assert [a.choice for a in run.approvals] == ["session"]
+    assert real.runs.last.status.value == "completed"
