@@ -13,6 +13,7 @@ The clock is a ManualClock nobody moves, so a scripted wait keeps work in flight
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,8 +55,10 @@ def _deltas(script: Script, text: str, first_prefix: str = "") -> Script:
 def scenario_scripts(server: FakeRunsServer) -> None:
     """The drift fake LLM's scenarios as scripts (11/7/18 tokens per LLM call)."""
     # the real agent follows its text with reasoning.available (runs spec §5.3)
-    complete = _deltas(Script(), COMPLETE_TEXT).reasoning(COMPLETE_TEXT).complete(
-        COMPLETE_TEXT, usage={"input_tokens": 11, "output_tokens": 7}
+    complete = (
+        _deltas(Script(), COMPLETE_TEXT)
+        .reasoning(COMPLETE_TEXT)
+        .complete(COMPLETE_TEXT, usage={"input_tokens": 11, "output_tokens": 7})
     )
     tool = Script().tool(
         "terminal",
@@ -63,8 +66,10 @@ def scenario_scripts(server: FakeRunsServer) -> None:
         arguments={"command": "echo tool-ran"},
         result='{"output": "tool-ran", "exit_code": 0, "error": null}',
     )
-    tool = _deltas(tool, TOOL_TEXT, "\n\n").reasoning(TOOL_TEXT).complete(
-        TOOL_TEXT, usage={"input_tokens": 22, "output_tokens": 14}
+    tool = (
+        _deltas(tool, TOOL_TEXT, "\n\n")
+        .reasoning(TOOL_TEXT)
+        .complete(TOOL_TEXT, usage={"input_tokens": 22, "output_tokens": 14})
     )
     server.on_input("[[scenario:complete]]", complete)
     server.on_input("[[scenario:tool]]", tool)
@@ -96,9 +101,19 @@ class Target:
         return self.http.request(method, path, headers=headers, **kwargs)
 
 
-@pytest.fixture(params=["mock", "serve"])
+# `AGENTFAKES_REAL_HERMES="<base url> <key>"` points the black-box modules at a real
+# hermes-agent 0.19.0 behind the drift fake LLM (drift/real_hermes.py starts one) instead.
+REAL_HERMES = os.environ.get("AGENTFAKES_REAL_HERMES", "").split()
+
+
+@pytest.fixture(params=["real"] if REAL_HERMES else ["mock", "serve"])
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The fake, configured like the capture, opened in-process or on 127.0.0.1."""
+    if request.param == "real":
+        url, key = REAL_HERMES
+        with httpx.Client(base_url=url, trust_env=False, timeout=60.0) as http:
+            yield Target(url, key, http)
+        return
     server = FakeRunsServer(clock=ManualClock(1796178195.0), strict=False, **CAPTURE_CONFIG)
     scenario_scripts(server)
     if request.param == "mock":
