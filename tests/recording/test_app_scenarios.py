@@ -56,6 +56,7 @@ def _same_as_recorded(name: str, outcome: Outcome) -> None:
     (run,) = Scenario.load(FOLDER / f"{name}.yaml").runs
     assert run.final is not None
     assert normalise_run(outcome.final) == normalise_run(run.final)
+    assert list(outcome.final) == list(run.final)  # the real key order, quirks included
 
 
 def _run(server: FakeRunsServer, text: str, poll: float, **app: Any) -> Outcome:
