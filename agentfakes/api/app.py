@@ -38,6 +38,8 @@ class HermesApp:
     def __init__(self, store: RunStore, config: GatewayConfig) -> None:
         self.store = store
         self.config = config
+        if config.started_at is None:
+            config.started_at = store.clock.now()
         self.faults = FaultPlan(ENDPOINTS)
         self.journal = Journal()
         self.errors: list[AgentfakesError] = []  # raised into the app; reported at verify()

@@ -19,3 +19,4 @@ class GatewayConfig:
     api_key: str
     model_name: str = "hermes-agent"
     draining: bool = False
+    started_at: float | None = None  # when the gateway came up (set by the app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from agentfakes.api.auth import auth_error
@@ -17,9 +18,8 @@ Params = dict[str, str]
 def health(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    return json_response(
-        {"status": "ok", "platform": "hermes-agent", "version": HERMES_VERSION}
-    )
+    return json_response({"status": "ok", "platform": "hermes-agent", "version": HERMES_VERSION})
+
 
 def health_detailed(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
@@ -32,8 +32,8 @@ def health_detailed(
     readiness = {
         "status": "ok",
         "checks": {
-            "state_db": {**ok, "detail": "not initialized"},
-            "config": {**ok, "detail": "using defaults"},
+            "state_db": dict(ok),
+            "config": dict(ok),
             "model": dict(ok),
             "disk": {**ok, "used_percent": 42.0, "free_bytes": 64_000_000_000},
             "gateway": {**ok, "state": "running", "connected_platforms": 1, "platforms": 1},
@@ -45,7 +45,8 @@ def health_detailed(
             },
         },
     }
-    now = store.clock.now()
+    # The gateway's runtime status file, written when it came up: ISO strings (observed).
+    started = datetime.fromtimestamp(config.started_at or store.clock.now(), UTC).isoformat()
     return json_response(
         {
             "status": readiness["status"],
@@ -58,17 +59,18 @@ def health_detailed(
                     "state": "connected",
                     "error_code": None,
                     "error_message": None,
-                    "updated_at": now,
+                    "updated_at": started,
                 }
             },
             "active_agents": active,
             "gateway_busy": active > 0,
             "gateway_drainable": True,
             "exit_reason": None,
-            "updated_at": now,
+            "updated_at": started,
             "pid": os.getpid(),
         }
     )
+
 
 def models(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
@@ -86,6 +88,7 @@ def models(
         "parent": None,
     }
     return json_response({"object": "list", "data": [entry]})
+
 
 def capabilities(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params

@@ -21,6 +21,7 @@ from typing import Any
 
 from agentfakes.drift.client import (
     CLOSED,
+    ISO_TIME,
     KEEPALIVE,
     RUN_ID,
     DriftClient,
@@ -401,9 +402,17 @@ def health_detailed(c: DriftClient) -> None:
         ["state", "error_code", "error_message", "updated_at"],
         body["platforms"]["api_server"],
     )
-    # Not compared yet, because the fake differs here (reported, not fixed in this room):
-    # the real `updated_at`s are ISO strings (spec §8), the fake's are floats, and the fake's
-    # state_db / config checks carry a "detail" key the real ones do not.
+    # The runtime status file's times are ISO strings; state_db and config are bare checks.
+    for where, value in (
+        ("health/detailed.updated_at", body["updated_at"]),
+        (
+            "health/detailed.platforms.api_server.updated_at",
+            body["platforms"]["api_server"]["updated_at"],
+        ),
+    ):
+        c.check(where, value, ISO_TIME)
+    c.keys("health/detailed...state_db", ["status"], checks["state_db"])
+    c.keys("health/detailed...config", ["status"], checks["config"])
 
 
 # =================================================================== create

@@ -36,6 +36,7 @@ SECURITY_HEADERS = {  # the values spec §1.2 spells out
     "referrer-policy": "no-referrer",
 }
 RUN_ID = re.compile(r"^run_[0-9a-f]{32}$")
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 MAX_FRAMES = 500  # more from one stream means it never ends: fail, never hang
 
 
