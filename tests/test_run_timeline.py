@@ -797,6 +797,23 @@ class TestStop:
         assert record.status is CANCELLED
         assert record.pending_approvals == []
 
+    def test_a_stop_during_an_approval_lands_on_the_next_check(
+        self, server: FakeRunsServer, client: httpx.Client, clock: ManualClock
+    ) -> None:
+        """The approval wait looks for an interrupt once a second counted from the request
+        (spec §6.1, AP:3126-3150; observed on the real server): a stop 2.3 s into the wait
+        is noticed at 3.0 s, not 3.3 s."""
+        server.script(GATED)
+        run_id = create(client)
+        requested = server.runs[run_id].events[1].timestamp
+        clock.advance_to(requested + 2.3)
+        server.stop(run_id)
+        clock.advance(2)
+        record = server.runs[run_id]
+        assert record.event_names[-2:] == ["tool.completed", "run.cancelled"]
+        assert record.events[-2].timestamp == pytest.approx(requested + 3.0)
+        assert record.events[-1].timestamp == pytest.approx(requested + 3.0)
+
     def test_custom_latencies(self, clock: ManualClock) -> None:
         server = FakeRunsServer(clock=clock, stop_latency=0.5, approval_stop_latency=2.5)
         server.queue(Script().wait(100).complete(), GATED)

@@ -354,12 +354,16 @@ class RunRecord:
             return
         self.stop_requested_at = self.stop_requested_at or now
         if self._cancel_at is None:
-            latency = (
-                self.timing.approval_stop_latency
-                if self.pending_approvals
-                else self.timing.stop_latency
-            )
-            self._cancel_at = now + latency
+            pending = self.pending_approvals
+            if pending:
+                # The approval wait checks for an interrupt once per period, counted from
+                # the request (AP:3126-3150): the stop lands on the next such check.
+                period = self.timing.approval_stop_latency
+                since = pending[0].requested_at
+                checks = math.floor((now - since) / period) + 1 if period > 0 else 0
+                self._cancel_at = since + checks * period
+            else:
+                self._cancel_at = now + self.timing.stop_latency
         self._set_status(RunStatus.STOPPING, now, "run.stopping")
 
     def _cancel(self, at: float) -> None:
