@@ -27,7 +27,8 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from agentfakes import FakeRunsServer, Script, VirtualClock, faults
+from agentfakes import FakeRunsServer, ManualClock, Script, VirtualClock, faults
+from agentfakes.clocks import DEFAULT_START
 
 DEFAULT_READ = 5.0  # httpx's default
 
@@ -507,6 +508,23 @@ def test_virtual_clock(scenario: str, way: str) -> None:
         assert elapsed >= VIRTUAL_ELAPSED[scenario] - 1e-6
     else:
         assert elapsed == pytest.approx(VIRTUAL_ELAPSED[scenario], abs=1e-6)
+
+
+@pytest.mark.parametrize("way", ["mock", "mock_async", "transport", "async_transport"])
+def test_on_a_manual_clock_a_read_times_out_at_its_moment(way: str) -> None:
+    """The engine's ManualClock is the clock timeouts run on too: a 10 min stall against a
+    20 s read timeout fails at exactly +20 s (before the 30 s keepalive), with no real
+    waiting; None reads it all."""
+    clock = ManualClock()
+    past = app_stream_fault(faults.stall(600, after=1), read=20.0)
+    assert run_way(way, past, FakeRunsServer(clock=clock)) == ["message.delta", "ReadTimeout"]
+    assert clock.now() - DEFAULT_START == 20
+    clock = ManualClock()
+    unlimited = app_stream_fault(faults.stall(600, after=1), read=None)
+    record = run_way(way, unlimited, FakeRunsServer(clock=clock))
+    assert record[0] == "message.delta" and record[-2:] == ["run.completed", ": stream closed"]
+    assert record.count(": keepalive") == 19  # at 30, 60, ..., 570 s; at 600 s data comes
+    assert clock.now() - DEFAULT_START == 600
 
 
 def test_a_sync_client_over_loopback_in_virtual_time_keeps_real_read_timeouts() -> None:

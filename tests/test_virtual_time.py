@@ -280,6 +280,21 @@ class TestSleep:
         finally:
             del sys.modules[app.__name__]
 
+    def test_a_module_that_imports_sleep_between_activations_is_patched(self) -> None:
+        """The per-module scan caches (ours and freezegun's) notice a namespace that grew."""
+        app = types.ModuleType("virtual_time_late_app")
+        sys.modules[app.__name__] = app
+        try:
+            with VirtualClock():  # scanned (and cached) without a sleep or a clock in it
+                pass
+            exec("from time import sleep, monotonic", app.__dict__)
+            with VirtualClock() as clock:
+                app.sleep(7)
+                assert clock.elapsed == 7 and app.monotonic() == MONOTONIC_ORIGIN + 7
+            assert app.sleep is time.sleep
+        finally:
+            del sys.modules[app.__name__]
+
     def test_time_sleep_in_a_worker_thread_is_virtual(self, clock: VirtualClock) -> None:
         worker = threading.Thread(target=time.sleep, args=(120,))
         worker.start()
