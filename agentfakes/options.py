@@ -8,7 +8,6 @@ hang (a NaN timeout never comes due).
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
@@ -31,6 +30,8 @@ __all__ = [
 
 def nearest(name: str, valid: Collection[str]) -> str | None:
     """The valid name `name` was most likely meant to be (difflib), if any is close."""
+    import difflib  # only on a mistake: keeps pytest start-up cheap
+
     found = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
     return found[0] if found else None
 
