@@ -291,3 +291,61 @@ class TestEntryParts:
         assert redact(headers) == {"authorization": "Bearer ***", "accept": "*/*"}
         assert headers["authorization"] == "Bearer secret"  # the input is not changed
         assert redact({"accept": "*/*"}) == {"accept": "*/*"}
+
+
+class TestOneEntryType:
+    def test_subscript_reads_the_same_fields(self) -> None:
+        server = FakeRunsServer(clock=ManualClock()).script(Script().answer("hi"))
+        with httpx.Client(transport=server.transport(), base_url=server.base_url) as client:
+            headers = {"Authorization": f"Bearer {server.api_key}"}
+            client.post("/v1/runs", json={"input": "x"}, headers=headers)
+        created = server.requests.creates()[0]
+        assert created["body"] == created.body == {"input": "x"}
+        assert created["endpoint"] == "runs.create" and created["action"] == "create"
+        assert created.to_dict() == {
+            "method": "POST",
+            "path": "/v1/runs",
+            "query": "",
+            "endpoint": "runs.create",
+            "run_id": created.run_id,
+            "status": 202,
+            "body": {"input": "x"},
+            "headers": created.headers,
+            "at": DEFAULT_START,
+        }
+        with pytest.raises(KeyError, match="no field 'bodyy'; fields: method, path"):
+            created["bodyy"]
+
+    def test_approvals_gives_the_bodies_and_filter_the_entries(self) -> None:
+        server = FakeRunsServer(clock=ManualClock())
+        server.script(Script().approval("rm", "d").answer("ok"))
+        headers = {"Authorization": f"Bearer {server.api_key}"}
+        with httpx.Client(transport=server.transport(), base_url=server.base_url) as client:
+            run_id = client.post("/v1/runs", json={"input": "x"}, headers=headers).json()["run_id"]
+            client.get(f"/v1/runs/{run_id}", headers=headers)
+            client.post(f"/v1/runs/{run_id}/approval", json={"choice": "once"}, headers=headers)
+        assert server.requests.approvals(run_id) == [{"choice": "once"}]
+        entries = server.requests.filter(endpoint="runs.approval", run_id=run_id)
+        assert [e["body"] for e in entries] == server.requests.approvals(run_id)
+
+
+@pytest.mark.parametrize(
+    ("factory", "old", "new"),
+    [
+        ("ResultFactory", "complete", "completed"),
+        ("ResultFactory", "error", "failed"),
+        ("RunFactory", "completed", "complete"),
+        ("RunFactory", "failed", "error"),
+        ("RunFactory", "truncated", "max_iterations"),
+    ],
+)
+def test_factory_traits_share_one_vocabulary(factory: str, old: str, new: str) -> None:
+    import agentfakes
+
+    cls = getattr(agentfakes, factory)
+    built_old, built_new = cls.build(old), cls.build(new)
+    key = "stop_reason" if factory == "ResultFactory" else "status"
+    assert getattr(built_old, key) == getattr(built_new, key)
+    assert bool(getattr(built_old, "truncated", False)) == bool(
+        getattr(built_new, "truncated", False)
+    )

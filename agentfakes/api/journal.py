@@ -25,7 +25,16 @@ _ACTIONS = {
 
 @dataclass(frozen=True)
 class JournalEntry:
-    """One request: method, path, headers (the key redacted), parsed body, status."""
+    """One request the app made and what the fake answered.
+
+    Fields: `method` ("POST"), `path` ("/v1/runs"), `query` (raw, without "?"), `endpoint`
+    (the route table's name: "runs.create", "runs.poll", "runs.events", "runs.approval",
+    "runs.stop", "probes.health", …; "" for an unknown path), `run_id` (the run the request
+    is about, or the one it created), `status` (0 when a transport fault answered), `body`
+    (parsed JSON, else text, else None), `headers` (lower-cased, the key redacted) and `at`
+    (the engine clock's time). Attributes are the API; `entry["body"]` reads the same field
+    for code written against dicts, and `to_dict()` gives all of them.
+    """
 
     method: str
     path: str
@@ -41,6 +50,29 @@ class JournalEntry:
     def action(self) -> str:
         """The 0.1 short name: create, poll, events, approval, stop, or else the path."""
         return _ACTIONS.get(self.endpoint, self.path)
+
+    def __getitem__(self, name: str) -> Any:
+        """`entry["body"]` is `entry.body`: every field (and `action`) by name."""
+        if name in _FIELDS or name == "action":
+            return getattr(self, name)
+        raise KeyError(f"a journal entry has no field {name!r}; fields: {', '.join(_FIELDS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, as a plain dict (for JSON, or a snapshot)."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = (
+    "method",
+    "path",
+    "query",
+    "endpoint",
+    "run_id",
+    "status",
+    "body",
+    "headers",
+    "at",
+)
 
 
 def parse_body(raw: bytes) -> Any:
@@ -158,7 +190,9 @@ class Journal(Sequence[JournalEntry]):
         return self.filter(endpoint="runs.stop", run_id=run_id)
 
     def approvals(self, run_id: str | None = None) -> list[Any]:
-        """The bodies the app POSTed to `/approval` (for one run, or all)."""
+        """The bodies the app POSTed to `/approval` (for one run, or all): the one helper
+        that returns bodies, because the choice is the question a test asks
+        (`== [{"choice": "once"}]`); `filter(endpoint="runs.approval")` gives the entries."""
         return [e.body for e in self.filter(endpoint="runs.approval", run_id=run_id)]
 
     def chat_completions(self) -> list[JournalEntry]:

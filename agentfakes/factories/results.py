@@ -181,8 +181,10 @@ class ResultFactory(Factory[Result]):
     }
     traits: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "complete": {"stop_reason": StopReason.COMPLETE},
+        "completed": {"stop_reason": StopReason.COMPLETE},  # RunFactory's name for it
         "max_iterations": _truncated,
         "truncated": _truncated,
         "error": {"stop_reason": StopReason.ERROR},
+        "failed": {"stop_reason": StopReason.ERROR},  # RunFactory's name for it
         "with_tools": {"tools": Lazy(lambda _: rng().randint(1, 4))},
     }

@@ -85,6 +85,13 @@ class RunFactory(Factory[Run]):
             "output": Lazy(lambda _: content.truncated_output()),
         },
     }
+    # ResultFactory's names for the same outcomes, so one word works on both factories
+    traits = {
+        **traits,
+        "complete": traits["completed"],
+        "max_iterations": traits["truncated"],
+        "error": traits["failed"],
+    }
 
     @classmethod
     def queued(cls, **overrides: Any) -> Run:
