@@ -98,7 +98,7 @@ def measure(rounds: int = 15) -> list[dict[str, Any]]:
             "name": "pytest start-up, plugin installed but unused (1 plain test)",
             "fake": f"{f * 1000:.0f} ms",
             "anchor": f"{a * 1000:.0f} ms with -p no:agentfakes",
-            "ratio": f"{f / a:.3f}× (+{diff * 1000:.1f} ms, median of paired rounds)",
+            "ratio": f"{f / a:.3f}× ({diff * 1000:+.1f} ms, median of paired rounds)",
             "target": f"< {TARGET_MS:g} ms more",
             "verdict": "PASS" if diff * 1000 < TARGET_MS else "MISS",
         }
@@ -109,7 +109,7 @@ def measure(rounds: int = 15) -> list[dict[str, Any]]:
             "name": "for comparison: plugin + 0.1's eager imports (server, factories, agent)",
             "fake": f"{f2 * 1000:.0f} ms",
             "anchor": f"{a2 * 1000:.0f} ms with -p no:agentfakes",
-            "ratio": f"{f2 / a2:.3f}× (+{diff2 * 1000:.1f} ms)",
+            "ratio": f"{f2 / a2:.3f}× ({diff2 * 1000:+.1f} ms)",
             "target": "—",
             "verdict": "info",
         }

@@ -49,20 +49,21 @@ def test_server_options_from_the_marker_reach_the_server(pytester: pytest.Pytest
     pytester.runpytest().assert_outcomes(passed=1)
 
 
-@pytest.mark.parametrize("name", ["agentfake", "agentfakes_sed", "agentfakess"])
-def test_a_misspelt_marker_name_fails(pytester: pytest.Pytester, name: str) -> None:
-    pytester.makepyfile(
-        f"""
-        import pytest
+MISSPELT = ["agentfake", "agentfakes_sed", "agentfakess"]
 
-        @pytest.mark.{name}(transport="loopback")
-        def test_x():
-            pass
-        """
-    )
+
+def test_a_misspelt_marker_name_fails(pytester: pytest.Pytester) -> None:
+    tests = [
+        f"@pytest.mark.{name}(transport='loopback')\ndef test_{n}():\n    pass\n"
+        for n, name in enumerate(MISSPELT)
+    ]
+    pytester.makepyfile("import pytest\n\n" + "\n".join(tests))
     result = pytester.runpytest("-W", "ignore::pytest.PytestUnknownMarkWarning")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*unknown marker @pytest.mark.{name} (did you mean 'agentfakes*"])
+    result.assert_outcomes(errors=len(MISSPELT))
+    result.stdout.fnmatch_lines(
+        [f"*unknown marker @pytest.mark.{name} (did you mean 'agentfakes*" for name in MISSPELT],
+        consecutive=False,
+    )
 
 
 def test_unrelated_markers_are_left_alone(pytester: pytest.Pytester) -> None:
