@@ -193,3 +193,33 @@ def test_a_passing_test_has_no_report(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-rA")
     result.assert_outcomes(passed=1)
     assert "fake_runs_server at" not in result.stdout.str()
+
+
+def test_report_and_checks_travel_through_xdist(pytester: pytest.Pytester) -> None:
+    """Under `-n 2` the report section and the teardown error reach the controller intact."""
+    pytester.makepyfile(
+        CLIENT
+        + """
+def test_fails(fake_runs_server):
+    fake_runs_server.script(Script().wait(2).answer("late"))
+    with client(fake_runs_server) as c:
+        run_id = c.post("/v1/runs", json={"input": "ship"}).json()["run_id"]
+        c.get(f"/v1/runs/{run_id}/events").read()
+    assert False
+
+def test_leaves_a_script(fake_runs_server):
+    fake_runs_server.queue(Script().answer("never"))
+
+def test_fine(fake_runs_server):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            '*run run_* input "ship"  → completed',
+            "*+2.000s  run.completed late",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*UnusedScriptError: fake_runs_server (*::test_leaves_a_script):"])
