@@ -145,3 +145,22 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
             "*agentfakes_clock*",
         ]
     )
+
+
+def test_the_plugin_default_seed_is_the_library_default() -> None:
+    from agentfakes import pytest_plugin, seeding
+
+    assert pytest_plugin.DEFAULT_SEED == seeding.DEFAULT_SEED
+
+
+def test_importing_the_plugin_does_not_import_the_fake() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agentfakes.pytest_plugin; "
+        "print(sorted(m for m in ('pydantic', 'faker', 'httpx', 'respx', 'agentfakes.server') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
