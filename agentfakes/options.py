@@ -15,6 +15,7 @@ from typing import Any
 from agentfakes.errors import OptionError
 
 __all__ = [
+    "check_option_names",
     "check_server_options",
     "choice",
     "count",
@@ -158,6 +159,19 @@ SERVER_OPTIONS: dict[str, Callable[[str, Any], Any]] = {
     "strict": flag,
 }
 """How each `FakeRunsServer` option is checked; options not listed are not checked here."""
+
+
+def check_option_names(function: Callable[..., Any], given: Mapping[str, Any], where: str) -> None:
+    """Every keyword in `given` is a parameter of `function`, else the nearest is named."""
+    import inspect
+
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    valid = [name for name in parameters if name != "self"]
+    for name in given:
+        if name not in parameters:
+            raise unknown_option(name, valid, where)
 
 
 def check_server_options(values: Mapping[str, Any]) -> None:

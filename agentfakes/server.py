@@ -30,7 +30,7 @@ from agentfakes.engine.turns import TurnRecord
 from agentfakes.errors import AgentfakesError, verification_error
 from agentfakes.faults import ArmedFault, Fault
 from agentfakes.models import APPROVAL_CHOICES
-from agentfakes.options import check_server_options
+from agentfakes.options import check_option_names, check_server_options
 from agentfakes.script import Script
 from agentfakes.seeding import new_run_id
 
@@ -81,6 +81,11 @@ class FakeRunsServer:
     >>> server = FakeRunsServer()
     >>> server.script(Script().delta("Hel").delta("lo").complete(output="Hello"))
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FakeRunsServer:
+        # before __init__'s own TypeError: a misspelt option gets the nearest valid name
+        check_option_names(cls.__init__, kwargs, "FakeRunsServer")
+        return super().__new__(cls)
 
     def __init__(
         self,

@@ -100,3 +100,14 @@ def test_nearest_name_for_a_typo() -> None:
         "FakeRunsServer has no option 'aproval_timeout' (did you mean 'approval_timeout'?); "
         "valid options: approval_timeout, keepalive, stop_latency"
     )
+
+
+def test_a_misspelt_constructor_option_names_the_nearest() -> None:
+    with pytest.raises(OptionError) as raised:
+        FakeRunsServer(aproval_timeout=5)  # type: ignore[call-arg]
+    message = str(raised.value)
+    assert message.startswith(
+        "FakeRunsServer has no option 'aproval_timeout' (did you mean 'approval_timeout'?); "
+        "valid options: api_key, "
+    )
+    assert FakeRunsServer("sk-test-0123456789abcdef", approval_timeout=3).base_url
