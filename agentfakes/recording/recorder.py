@@ -28,6 +28,7 @@ from agentfakes.api import ApiRequest, ApiResponse
 from agentfakes.engine.script_book import input_text
 from agentfakes.models.sse import SseParser
 from agentfakes.recording.tape import RunTape, tape_to_run
+from agentfakes.recording.turns import TurnTape, turn_input, turn_surface, turn_to_run
 from agentfakes.script.scenario import RecordedBy, Scenario, ScenarioRun, now_iso
 
 __all__ = ["LocalRuns", "Recorder"]
@@ -44,9 +45,11 @@ SCRUBBED = "<scrubbed>"
 
 class LocalRuns:
     """For `new_episodes`: runs a stored scenario can drive are answered locally (by the
-    fake, through `handle`), the rest go upstream. `claims(text)` says which."""
+    fake, through `handle`), the rest go upstream. `claims(text, surface)` says which."""
 
-    def __init__(self, handle: Callable[[ApiRequest], ApiResponse], claims: Callable[[str], bool]):
+    def __init__(
+        self, handle: Callable[[ApiRequest], ApiResponse], claims: Callable[..., bool]
+    ) -> None:
         self.handle = handle
         self.claims = claims
         self.run_ids: set[str] = set()
@@ -81,6 +84,9 @@ class Recorder:
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         """Forward one request (or answer it from a held stream / the local fake)."""
+        turn = turn_surface(request.method, request.path)
+        if turn is not None:
+            return self._turn(request, *turn)
         match = _RUN_PATH.match(request.path)
         run_id, action = (match.group(1), match.group(2)) if match else (None, None)
         if self.local is not None:
@@ -129,11 +135,90 @@ class Recorder:
         response.run_id = run_id if isinstance(run_id, str) else None
         return response
 
-    def _forward(self, request: ApiRequest) -> ApiResponse:
+    def _turn(self, request: ApiRequest, surface: str, stream_path: bool) -> ApiResponse:
+        """A chat completion, a response or a session chat (issue 10): forwarded, and its
+        answer (JSON, or the stream held and served as it arrives) kept as a TurnTape."""
+        body = _json(request.body)
+        raw = turn_input(surface, body)
+        text = input_text(raw) if raw is not None and raw != "" else None
+        local = self.local
+        if local is not None and text is not None and local.claims(text, surface):
+            return local.handle(request)
+        streamed = stream_path or body.get("stream") is True
+        sent_at = _monotonic()
+        with self._lock:
+            number = len(self.tapes) + 1
+        tape = TurnTape(
+            run_id=f"{surface}_{number}",
+            input=text or "",
+            created=sent_at,
+            surface=surface,
+            streamed=streamed,
+        )
+        if not streamed:
+            response = self._forward(request)
+            if response.status == 200 and text is not None:
+                tape.answered = _monotonic()
+                tape.body = _json(response.body)
+                tape.done.set()
+                tape.settled.set()
+                with self._lock:
+                    self.tapes[tape.run_id] = tape
+            return response
+        threading.Thread(
+            target=self._hold_turn,
+            args=(tape, request),
+            name=f"agentfakes-hold-{tape.run_id}",
+            daemon=True,
+        ).start()
+        tape.subscribed.wait(timeout=self.timeout)
+        if tape.status == 200 and text is not None:
+            with self._lock:
+                self.tapes[tape.run_id] = tape
+        held = tape.serve()
+        if held is None:  # the upstream never answered
+            return ApiResponse(
+                502,
+                [("content-type", "text/plain; charset=utf-8")],
+                f"agentfakes recorder: no answer from {self.upstream}: {tape.error}".encode(),
+            )
+        return ApiResponse(tape.status, list(tape.headers), stream=held)
+
+    def _hold_turn(self, tape: TurnTape, request: ApiRequest) -> None:
+        """Forward a streaming turn and read its answer to the end (in a thread)."""
+        headers = self._upstream_headers(request)
+        url = request.path + (f"?{request.query}" if request.query else "")
+        try:
+            with self._client.stream(
+                request.method, url, headers=headers, content=request.body
+            ) as r:
+                tape.opened(r.status_code, _response_headers(r.headers))
+                parser = SseParser()
+                for chunk in r.iter_raw():
+                    now = _monotonic()
+                    frames = [
+                        (f.event, _frame_data(f.data))
+                        for f in parser.feed(chunk)
+                        if f.data is not None
+                    ]
+                    tape.add_frames(now, chunk, frames)
+                    if self._closed:
+                        break
+        except httpx.HTTPError as exc:
+            tape.broken(f"{type(exc).__name__}: {exc}")
+        finally:
+            tape.finish()
+            tape.settled.set()
+
+    def _upstream_headers(self, request: ApiRequest) -> dict[str, str]:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _REQUEST_HOP}
         auth = headers.get("authorization")
         if auth is not None and (self.app_key is None or auth.strip() == f"Bearer {self.app_key}"):
             headers["authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    def _forward(self, request: ApiRequest) -> ApiResponse:
+        headers = self._upstream_headers(request)
         url = request.path + (f"?{request.query}" if request.query else "")
         upstream = self._client.request(request.method, url, headers=headers, content=request.body)
         return ApiResponse(
@@ -189,8 +274,14 @@ class Recorder:
             tape.settled.wait(max(0.0, deadline - _monotonic()))
 
     def runs(self) -> list[ScenarioRun]:
-        """Every recorded run, in creation order, scrubbed."""
-        return [self._scrubbed(tape_to_run(tape)) for tape in list(self.tapes.values())]
+        """Every recorded run (and turn of another surface), in creation order, scrubbed."""
+        seen: set[str] = set()  # response call ids: a chained response repeats them
+        return [
+            self._scrubbed(
+                turn_to_run(tape, seen) if isinstance(tape, TurnTape) else tape_to_run(tape)
+            )
+            for tape in list(self.tapes.values())
+        ]
 
     def scenario(self, stored: Scenario | None = None) -> Scenario:
         """The scenario file's content: `stored`'s runs (new_episodes) then the new ones."""
@@ -252,6 +343,14 @@ def _json(body: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _frame_data(data: str) -> Any:
+    """A frame's JSON data, or the text itself (`[DONE]`)."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
 
 
 def _input_of(body: bytes) -> str | None:

@@ -59,27 +59,27 @@ class ScenarioPlayer:
     # -- the script book asks
 
     def select(self, text: str, surface: str = "runs") -> Script | None:
-        """The script of the first unused recorded run with exactly this input."""
-        if surface != "runs":
-            return None
+        """The script of the first unused recorded run on `surface` with exactly this
+        input (a chat completion, a response, a session chat: the last user message)."""
         for index, run in enumerate(self.scenario.runs):
-            if not self.used[index] and run.input == text:
+            if not self.used[index] and run.surface == surface and run.input == text:
                 self.used[index] = True
                 return self.scripts[index]
         if not self.fail_unmatched:
             return None
         message = (
-            f"agentfakes: no run in {self.label} has the input {text[:200]!r} "
+            f"agentfakes: no {_what(surface)} in {self.label} has the input {text[:200]!r} "
             f"(recorded inputs: {', '.join(repr(r.input[:60]) for r in self.scenario.runs)})"
         )
         if self.on_unmatched is not None:
             self.on_unmatched(message)
         return Script().fail(message).named("unmatched input")
 
-    def claims(self, text: str) -> bool:
-        """Whether an unused recorded run has exactly this input (new_episodes asks)."""
+    def claims(self, text: str, surface: str = "runs") -> bool:
+        """Whether an unused recorded run on `surface` has exactly this input
+        (new_episodes asks)."""
         return any(
-            not used and run.input == text
+            not used and run.surface == surface and run.input == text
             for run, used in zip(self.scenario.runs, self.used, strict=True)
         )
 
@@ -88,7 +88,7 @@ class ScenarioPlayer:
     def unused(self) -> list[str]:
         return [
             f"{self.label}: run {number} (input {run.input[:80]!r}) was never replayed: "
-            "the app created no run with that input"
+            f"the app created no {_what(run.surface)} with that input"
             for number, (run, used) in enumerate(
                 zip(self.scenario.runs, self.used, strict=True), start=1
             )
@@ -150,6 +150,15 @@ class ScenarioPlayer:
                     f"{where}: ended {status!r}{detail}, the recording ended {final!r}.{stop}"
                 )
         return problems
+
+
+def _what(surface: str) -> str:
+    return {
+        "runs": "run",
+        "chat": "chat completion",
+        "responses": "response",
+        "sessions": "session chat",
+    }.get(surface, "run")
 
 
 def unmatched_to_stderr(message: str) -> None:

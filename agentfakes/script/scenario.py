@@ -170,9 +170,17 @@ class StopRecord(_Model):
 
 
 class ScenarioRun(_Model):
-    """One recorded run: its input (how it is matched), script, the app's moves, result."""
+    """One recorded run (or turn of another surface: a chat completion, a response, a
+    session chat): its input and surface (how it is matched), script, the app's moves, the
+    result (the run object; for another surface its JSON answer or its stream's last
+    frame)."""
 
     input: str
+    surface: Literal["runs", "chat", "responses", "sessions"] = Field(
+        "runs",
+        description="the surface the turn was on: runs, chat (chat completions), responses "
+        "or sessions (session chat); a run of the Runs API when left out",
+    )
     script: ScriptData
     approvals: list[ApprovalRecord] = Field(default_factory=list)
     stop: StopRecord | None = None
@@ -274,7 +282,11 @@ class Scenario(_Model):
     # -- writing
 
     def to_data(self) -> dict[str, Any]:
-        return self.model_dump(mode="python", exclude_none=False, exclude={"source"})
+        data = self.model_dump(mode="python", exclude_none=False, exclude={"source"})
+        for run in data.get("runs", []):
+            if run.get("surface") == "runs":  # the default: files of Runs stay as they were
+                del run["surface"]
+        return data
 
     def dumps(self) -> str:
         """The scenario as YAML text (keys in a reading order, block style)."""
