@@ -219,7 +219,10 @@ def summary(runs: list[ScenarioRun]) -> list[str]:
     lines: list[str] = []
     for number, run in enumerate(runs, start=1):
         lines.append(f"run {number}: input {run.input!r}")
-        lines.append(f"  statuses: {' -> '.join(statuses(run))}")
+        if run.surface != "runs":  # a chat completion, response or session chat: no statuses
+            lines.append(f"  surface: {run.surface}")
+        else:
+            lines.append(f"  statuses: {' -> '.join(statuses(run))}")
         for step in run.script.to_dict()["steps"]:
             ((verb, arguments),) = step.items()
             arguments = arguments or {}
@@ -235,6 +238,8 @@ def summary(runs: list[ScenarioRun]) -> list[str]:
         if run.stop is not None:
             lines.append("  the app stopped the run")
         final = run.final or {}
+        if run.surface != "runs":
+            continue
         lines.append(f"  final status: {final.get('status')}")
         if final.get("error"):
             lines.append(f"  final error: {final['error']}")

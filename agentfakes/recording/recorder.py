@@ -78,6 +78,7 @@ class Recorder:
         )
         self._lock = threading.Lock()
         self._closed = False
+        self._turns = 0  # turns of the other surfaces, numbered for their tapes
         self._patterns = [re.compile(p) for p in self.scrub]
 
     # ------------------------------------------------------------ the app's requests
@@ -147,7 +148,8 @@ class Recorder:
         streamed = stream_path or body.get("stream") is True
         sent_at = _monotonic()
         with self._lock:
-            number = len(self.tapes) + 1
+            self._turns += 1
+            number = self._turns
         tape = TurnTape(
             run_id=f"{surface}_{number}",
             input=text or "",

@@ -21,6 +21,9 @@ from agentfakes.recording.proxy import serve_proxy
 from agentfakes.recording.recorder import Recorder
 from agentfakes.script.scenario import Scenario, ScenarioRun
 
+pytest_plugins = ["pytester"]
+# inner runs: no end-of-session gc passes, no Hypothesis plugin (slow to re-import each run)
+QUIET = ("-p", "no:cacheprovider", "-p", "no:unraisableexception", "-p", "no:hypothesispytest")
 CANARY = "sk-canary-surfaces-0b1d-never-on-disk"
 USAGE = {"input_tokens": 7, "output_tokens": 3}
 TOOLED = (
@@ -251,3 +254,58 @@ def test_replay_routes_by_surface_and_input(tmp_path: Path) -> None:
     assert "surface: chat" in text and "surface: responses" in text
     plain = Scenario(runs=[ScenarioRun(input="x", script=Script().complete("y"))]).dumps()
     assert "surface" not in plain  # files of Runs read as before
+
+
+SURFACE_APP = """
+import json
+import httpx
+import pytest
+
+pytestmark = pytest.mark.agentfakes(scenario=True)
+
+
+def test_surfaces(fake_runs_server):
+    headers = {"Authorization": f"Bearer {fake_runs_server.api_key}"}
+    with httpx.Client(base_url=fake_runs_server.url, headers=headers, timeout=10) as client:
+        body = {"messages": [{"role": "user", "content": "tool for chat"}], "stream": True}
+        with client.stream("POST", "/v1/chat/completions", json=body) as answer:
+            text = "".join(
+                json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+                for line in answer.iter_lines()
+                if line.startswith("data: {") and '"choices"' in line
+            )
+        assert text == "Looking. Two files."
+        answer = client.post("/v1/responses", json={"input": "bare fail", "store": False})
+        final = answer.json()["output"][-1]["content"][0]["text"]
+        assert final == "API call failed after 3 retries: HTTP 500: upstream exploded"
+        sid = client.post("/api/sessions", json={}).json()
+        sid = sid.get("id") or sid["session"]["id"]
+        said = client.post(f"/api/sessions/{sid}/chat", json={"message": "think"}).json()
+        assert said["message"]["content"] == "Yes."
+"""
+
+
+def test_pytest_record_once_then_replay_the_surfaces_offline(
+    pytester: pytest.Pytester, upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HERMES_API_KEY", CANARY)
+    pytester.makepyfile(test_app=SURFACE_APP)
+    recorded = pytester.runpytest_inprocess(
+        *QUIET, "--agentfakes-record-mode=once", f"--agentfakes-hermes-url={upstream}"
+    )
+    recorded.assert_outcomes(passed=1)
+    path = pytester.path / "scenarios" / "test_app" / "test_surfaces.yaml"
+    scenario = Scenario.load(path)
+    assert [(r.surface, r.input) for r in scenario.runs] == [
+        ("chat", "tool for chat"),
+        ("responses", "bare fail"),
+        ("sessions", "think"),
+    ]
+    assert CANARY not in path.read_text()
+    for transport in ("mock", "loopback"):  # offline: the file drives all three surfaces
+        replayed = pytester.runpytest_inprocess(*QUIET, f"--agentfakes-transport={transport}")
+        replayed.assert_outcomes(passed=1)
+    diff = pytester.runpytest_inprocess(
+        *QUIET, "--agentfakes-record-mode=diff", f"--agentfakes-hermes-url={upstream}"
+    )
+    diff.assert_outcomes(passed=1)
