@@ -2,7 +2,8 @@
 
 Used directly (`server.transport()`, `server.async_transport()`) and by `server.mock()`.
 A transport gets the app and the clock, never the façade (seam 2). An SSE body is a lazy
-byte stream: httpx pulls one frame at a time from the run.
+byte stream: httpx pulls the frames from the run as they come due; frames already
+buffered when it asks come as one chunk, as one socket read would return them.
 
 The request's httpx timeouts hold as they would on a socket, on the engine clock (real,
 manual or virtual): an answer or a stream chunk that would come later than the read
@@ -39,7 +40,9 @@ class SseByteStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         reader = self.reader
         chunks = (
-            reader.chunks(self.read_timeout) if isinstance(reader, TimedStreamBody) else reader
+            reader.chunks(self.read_timeout, coalesce=True)
+            if isinstance(reader, TimedStreamBody)
+            else reader
         )
         try:
             yield from chunks
@@ -51,7 +54,9 @@ class SseByteStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         reader = self.reader
         chunks = (
-            reader.achunks(self.read_timeout) if isinstance(reader, TimedStreamBody) else reader
+            reader.achunks(self.read_timeout, coalesce=True)
+            if isinstance(reader, TimedStreamBody)
+            else reader
         )
         try:
             async for chunk in chunks:
