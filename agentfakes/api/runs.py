@@ -23,7 +23,7 @@ from agentfakes.api.errors import (
 )
 from agentfakes.api.messages import ApiRequest, ApiResponse
 from agentfakes.api.streaming import SSE_HEADERS, RunEventStream
-from agentfakes.engine import RunStore
+from agentfakes.engine import RunRecord, RunStore
 from agentfakes.models import APPROVAL_CHOICES
 
 Params = dict[str, str]
@@ -88,14 +88,10 @@ def get_run(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET /v1/runs/{run_id}: the run object of spec §3."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
-    run_id = params["run_id"]
-    store.tick()
-    record = store.get(run_id)
-    if record is None:
-        return run_not_found(run_id)
-    return json_response(record.to_wire())
+    found = _known_run(store, config, request, params)
+    if isinstance(found, ApiResponse):
+        return found
+    return json_response(found.to_wire())
 
 
 def run_events(
@@ -118,13 +114,10 @@ def approve(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST …/approval: the checks of spec §2.4, in its order."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
-    run_id = params["run_id"]
-    store.tick()
-    record = store.get(run_id)
-    if record is None:
-        return run_not_found(run_id)
+    record = _known_run(store, config, request, params)
+    if isinstance(record, ApiResponse):
+        return record
+    run_id = record.run_id
     body = parse_json_body(request)
     if body is INVALID:
         return invalid_json()
@@ -165,6 +158,18 @@ def stop(
     if store.stop(run_id) is None:
         return run_not_found(run_id)
     return json_response({"run_id": run_id, "status": "stopping"})
+
+
+def _known_run(
+    store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
+) -> RunRecord | ApiResponse:
+    """Checks 1–2 of poll and approval: auth, then a status record for the id (§2.2, §2.4)."""
+    if (denied := auth_error(config, request)) is not None:
+        return denied
+    run_id = params["run_id"]
+    store.tick()
+    record = store.get(run_id)
+    return run_not_found(run_id) if record is None else record
 
 
 # -------------------------------------------------------------------- body helpers
