@@ -156,6 +156,7 @@ class Recorder:
             created=sent_at,
             surface=surface,
             streamed=streamed,
+            chained=bool(body.get("previous_response_id") or body.get("conversation")),
         )
         if not streamed:
             response = self._forward(request)

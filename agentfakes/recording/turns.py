@@ -97,6 +97,7 @@ class TurnTape(RunTape):
     frames: list[tuple[float, str | None, Any]] = field(default_factory=list)
     body: dict[str, Any] | None = None
     answered: float | None = None
+    chained: bool = False  # a response continuing an earlier one
 
     def add_frames(self, at: float, chunk: bytes, frames: list[tuple[str | None, Any]]) -> None:
         with self._changed:
@@ -228,8 +229,8 @@ def _responses(tape: TurnTape, steps: _Steps, seen: set[str]) -> bool:
     def item_step(at: float, item: dict[str, Any]) -> None:
         call_id = str(item.get("call_id", ""))
         if item.get("type") == "function_call":
-            if call_id in seen:  # a chained response repeats earlier turns' items
-                return
+            if tape.chained and not tape.streamed and call_id in seen:
+                return  # a chained JSON response repeats earlier turns' items (§5.5)
             seen.add(call_id)
             names[call_id] = str(item.get("name", ""))
             arguments: dict[str, Any] = {"name": names[call_id]}

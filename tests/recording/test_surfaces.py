@@ -309,3 +309,18 @@ def test_pytest_record_once_then_replay_the_surfaces_offline(
         *QUIET, "--agentfakes-record-mode=diff", f"--agentfakes-hermes-url={upstream}"
     )
     diff.assert_outcomes(passed=1)
+
+
+def test_a_chained_json_response_records_only_its_own_tool_calls(upstream: str) -> None:
+    app = FakeRunsServer()
+    recorder = Recorder(upstream, CANARY, app_key=app.api_key)
+    with recording_mock(recorder, app.base_url), _client(app.url, app.api_key) as client:
+        first = client.post("/v1/responses", json={"input": "tool one"}).json()
+        chained = {"input": "think again", "previous_response_id": first["id"]}
+        second = client.post("/v1/responses", json=chained).json()
+        assert second["output"][0]["type"] == "function_call"  # 0.19.0 repeats it
+    recorder.wait()
+    recorder.close()
+    one, two = recorder.runs()
+    assert _verbs(one) == ["tool_started", "tool_completed", "complete"]
+    assert _verbs(two) == ["complete"]
