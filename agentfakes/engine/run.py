@@ -5,6 +5,9 @@ A run is a timeline that starts at `created_at`. Whoever looks at the run first 
 was scheduled, never the moment it was observed: the same script gives the same
 timestamps however late it is polled. An approval gate stops the timeline until it is
 resolved or times out; a stop cancels it a short latency later (spec §4, §6.1).
+
+It stays one module: steps, approval gates, stops and the event buffer all read and write
+the same record state, so splitting them would only pass that state around.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class EventStream:
 
     CLOSED = None  # the sentinel that ends the stream
 
+    __slots__ = ("items", "registered", "subscribers")
+
     def __init__(self) -> None:
         self.items: deque[RunEvent | None] = deque()
         self.registered = True
@@ -90,6 +95,14 @@ class EventStream:
     def put(self, item: RunEvent | None) -> None:
         if self.registered:
             self.items.append(item)
+
+    def drop_items(self) -> None:
+        """The stream is unregistered: free its buffer (a drained deque keeps a block)."""
+        self.items = _NO_ITEMS
+
+
+# The buffer of every unregistered stream: always empty, since `put` checks `registered`.
+_NO_ITEMS: deque[RunEvent | None] = deque(maxlen=0)
 
 
 @dataclass

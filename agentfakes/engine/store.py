@@ -8,19 +8,50 @@ thread (or the loopback server's event loop) sees one consistent store.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from agentfakes.clocks.clock import ChangeSignal, Clock
 from agentfakes.engine.responses import ResponseStore
-from agentfakes.engine.run import RunRecord, RunTiming
+from agentfakes.engine.run import EventStream, RunRecord, RunTiming
 from agentfakes.engine.script_book import ScriptBook
 from agentfakes.engine.sessions import SessionStore
 from agentfakes.engine.subscription import Subscription
 from agentfakes.engine.turns import TurnRecord
 from agentfakes.script import Script
 from agentfakes.seeding import new_run_id
+
+_T = TypeVar("_T")
+
+
+class _DeadlineQueue(Generic[_T]):
+    """Items keyed by a moment, taken out oldest first once their moment is old enough."""
+
+    __slots__ = ("_buckets", "_moments")
+
+    def __init__(self) -> None:
+        self._moments: list[float] = []  # a heap of the distinct moments in `_buckets`
+        self._buckets: dict[float, list[_T]] = {}
+
+    def add(self, moment: float, item: _T) -> None:
+        bucket = self._buckets.get(moment)
+        if bucket is None:
+            self._buckets[moment] = [item]
+            heapq.heappush(self._moments, moment)
+        else:
+            bucket.append(item)
+
+    def expired(self, before: float) -> list[_T]:
+        """Take out every item whose moment is earlier than `before` (strictly)."""
+        moments = self._moments
+        if not moments or moments[0] >= before:
+            return []
+        out: list[_T] = []
+        while moments and moments[0] < before:
+            out += self._buckets.pop(heapq.heappop(moments))
+        return out
 
 
 @dataclass
@@ -67,6 +98,13 @@ class RunStore:
         self.idempotency: dict[str, Any] = {}  # Idempotency-Key -> cached turn (§4.4)
         self.cron_jobs: list[dict[str, Any]] = []  # /api/jobs (beyond-runs §6.3)
         self._next_sweep = clock.now() + self.settings.sweep_interval
+        # The sweeper's two deadline queues (spec §6.2), so a sweep touches only what
+        # expires: streams by their run's creation time, terminal runs' statuses by their
+        # last update (fixed once terminal). Each is a heap of distinct moments with the
+        # streams / run ids of each moment in a bucket: runs created (or finished) at the
+        # same instant share one heap entry, so popping costs no comparisons per run.
+        self._stream_expiry = _DeadlineQueue[EventStream]()
+        self._status_expiry = _DeadlineQueue[str]()
 
     # ------------------------------------------------------------ time
 
@@ -74,15 +112,17 @@ class RunStore:
         """Bring every unfinished run (and the sweeper) up to the clock; return now."""
         now = self.clock.now()
         changed = False
-        for record in list(self._active.values()):
-            if record.advance(now):
-                changed = True
-            if record.is_terminal:
-                del self._active[record.run_id]
-        for turn in list(self._active_turns.values()):
-            if turn.is_done(now):
-                del self._active_turns[turn.turn_id]
-                changed = True
+        if self._active:
+            for record in list(self._active.values()):
+                if record.advance(now):
+                    changed = True
+                if record.is_terminal:
+                    self._finished(record)
+        if self._active_turns:
+            for turn in list(self._active_turns.values()):
+                if turn.is_done(now):
+                    del self._active_turns[turn.turn_id]
+                    changed = True
         if now >= self._next_sweep:
             changed = self._sweep(now) or changed
         if changed:
@@ -90,25 +130,32 @@ class RunStore:
         return now
 
     def _sweep(self, now: float) -> bool:
-        """Every sweep moment passed since the last one, in order (spec §6.2)."""
+        """Every sweep moment passed since the last one, in order (spec §6.2).
+
+        At each moment `at`, a stream with no subscriber is dropped once `at - created_at`
+        exceeds the stream TTL, and a terminal run's status once `at - updated_at` exceeds
+        the status TTL. Both queues are in deadline order, so a sweep costs what expires."""
         swept = False
+        records = self.records
         while self._next_sweep <= now:
             at = self._next_sweep
-            for run_id, record in list(self.records.items()):
-                stream = record.stream
-                if (
-                    stream.registered
-                    and stream.subscribers == 0
-                    and at - record.created_at > self.settings.stream_ttl
-                ):
+            for stream in self._stream_expiry.expired(at - self.settings.stream_ttl):
+                # With a subscriber the stream stays until it leaves, and leaving
+                # unregisters it for good (`release`), so it never needs another look.
+                if stream.registered and stream.subscribers == 0:
                     stream.registered = False
-                    stream.items.clear()
+                    stream.drop_items()
                     swept = True
-                if record.is_terminal and at - record.updated_at > self.settings.status_ttl:
-                    del self.records[run_id]
+            for run_id in self._status_expiry.expired(at - self.settings.status_ttl):
+                if records.pop(run_id, None) is not None:
                     swept = True
             self._next_sweep += self.settings.sweep_interval
         return swept
+
+    def _finished(self, record: RunRecord) -> None:
+        """A run just turned terminal: it frees its slot, and its status starts to age."""
+        if self._active.pop(record.run_id, None) is not None:
+            self._status_expiry.add(record.updated_at, record.run_id)
 
     # ------------------------------------------------------------ operations
 
@@ -168,9 +215,10 @@ class RunStore:
         self.records[run_id] = record
         self.history[run_id] = record
         self._active[run_id] = record
+        self._stream_expiry.add(record.created_at, record.stream)
         record.advance(now)
         if record.is_terminal:
-            del self._active[run_id]
+            self._finished(record)
         self.signal.notify()
         return record
 
@@ -194,7 +242,7 @@ class RunStore:
         if resolved:
             record.advance(now)
             if record.is_terminal:
-                self._active.pop(record.run_id, None)
+                self._finished(record)
             self.signal.notify()
         return resolved
 
@@ -212,4 +260,5 @@ class RunStore:
         stream = record.stream
         stream.subscribers = max(0, stream.subscribers - 1)
         stream.registered = False
+        stream.drop_items()  # never read again: nothing can subscribe to it now
         self.signal.notify()
