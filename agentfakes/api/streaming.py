@@ -12,8 +12,9 @@ is raised there, as a socket read times out; each transport turns it into its cl
 
 The real server writes each event as its own chunk, and so does plain iteration (the
 loopback runner writes what it gets). An in-process reader may ask for `coalesce=True`:
-then the frames already buffered when it asks come joined in one chunk (up to 64 KiB),
-as one socket read returns whatever has arrived. Only whole frames that are due are
+then the event frames already buffered when it asks come joined in one chunk (up to
+64 KiB), as one socket read returns whatever has arrived; `: stream closed` stays last,
+on its own. Only whole frames that are due are
 joined, never across a wait, and never while a stream fault is armed (a fault's chunks
 are its point).
 """
@@ -161,7 +162,7 @@ class RunEventStream:
                     if fault.stream == "split_utf8":
                         return _raw_utf8_chunks(item)
                     return [encode_event(item)]
-                if coalesce and not isinstance(sub.peek(), Empty):
+                if coalesce:
                     return [self._coalesced(_encode_event(item))]
                 return [_encode_event(item)]
             keepalive_at = self._last_activity + self.keepalive
@@ -173,18 +174,17 @@ class RunEventStream:
             return _Wait(store.signal.version, deadline)
 
     def _coalesced(self, first: bytes) -> bytes:
-        """`first` and the frames buffered after it, whole, as one chunk (under the lock)."""
+        """`first` and the event frames buffered after it, whole, as one chunk (under the
+        lock). `: stream closed` stays a chunk of its own, the body's last."""
         sub = self.subscription
         frames = [first]
         size = len(first)
-        while size < COALESCE_BYTES and not isinstance(sub.peek(), Empty):
-            item = sub.take()
-            self.frames_sent += 1
-            if item is None:
-                self.close()
-                frames.append(STREAM_CLOSED)
+        while size < COALESCE_BYTES:
+            item = sub.peek()
+            if item is None or isinstance(item, Empty):
                 break
-            assert not isinstance(item, Empty)
+            sub.take()
+            self.frames_sent += 1
             self._data_frames += 1
             frame = _encode_event(item)
             frames.append(frame)
