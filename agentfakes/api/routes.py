@@ -61,9 +61,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/chat/completions", "chat.completions", chat.chat_completions),
     Route("POST", "/v1/responses", "responses.create", responses.create_response),
     Route("GET", "/v1/responses/{response_id}", "responses.get", responses.get_response),
-    Route(
-        "DELETE", "/v1/responses/{response_id}", "responses.delete", responses.delete_response
-    ),
+    Route("DELETE", "/v1/responses/{response_id}", "responses.delete", responses.delete_response),
     Route("POST", "/api/platforms/{platform}/events", "platforms.events", None),
     Route("GET", "/api/jobs", "jobs.list", jobs.list_jobs),
     Route("POST", "/api/jobs", "jobs.create", jobs.create_job),
@@ -103,7 +101,7 @@ ENDPOINTS = EndpointNames(
 _PROFILE_PREFIX = re.compile(r"^/p/[^{}/]+(?=/)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """Where a request goes: its route (None: no route for this method) and parameters,
     its endpoint name (the path itself when nothing matched), the methods the path allows."""
@@ -118,10 +116,9 @@ class Resolved:
         return self.params.get("run_id")
 
 
-def resolve(method: str, path: str) -> Resolved:
-    """Match `path` (profile prefix ignored: multiplexing is off, spec §1.1) against the table."""
-    if path.startswith("/p/"):
-        path = _PROFILE_PREFIX.sub("", path, count=1)
+def _scan(method: str, path: str) -> Resolved:
+    """The table read in order: the first route whose pattern and method match; else the
+    methods of every route whose pattern matches, in table order (a 405's Allow)."""
     allowed: list[str] = []
     for route in ROUTES:
         match = route.pattern.match(path)
@@ -132,3 +129,86 @@ def resolve(method: str, path: str) -> Resolved:
             continue
         return Resolved(route, match.groupdict(), route.endpoint)
     return Resolved(None, {}, path, tuple(allowed))
+
+
+# The same answers as `_scan`, in one dict lookup or one regex match: the routes grouped by
+# template (in table order); exact templates in a dict, the parametrised ones in one
+# alternation whose outer group says which template matched. That holds while no path can
+# match two templates: checked at import; if a table edit ever breaks it, `resolve` scans.
+_Rows = tuple[Route, ...]
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+def _may_overlap(a: str, b: str) -> bool:
+    """Whether one path could match both templates (conservative: True when unsure)."""
+    sa, sb = a.split("/"), b.split("/")
+    return len(sa) == len(sb) and all(
+        x == y or "{" in x or "{" in y for x, y in zip(sa, sb, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class _Dispatch:
+    exact: dict[str, _Rows]  # template → its routes
+    pattern: re.Pattern[str]  # every parametrised template, one outer group each
+    by_group: dict[int, tuple[_Rows, tuple[tuple[str, int], ...]]]  # outer group → routes,
+    # and (name, group) of each parameter
+    scan: bool  # two templates may match one path: read the table in order instead
+
+
+def _dispatch() -> _Dispatch:
+    by_template: dict[str, list[Route]] = {}
+    for route in ROUTES:
+        by_template.setdefault(route.template, []).append(route)
+    templates = list(by_template)
+    scan = any(_may_overlap(a, b) for i, a in enumerate(templates) for b in templates[i + 1 :])
+    exact: dict[str, _Rows] = {}
+    alternatives: list[str] = []
+    by_group: dict[int, tuple[_Rows, tuple[tuple[str, int], ...]]] = {}
+    group = 0
+    for template, routes in by_template.items():
+        if "{" not in template:
+            exact[template] = tuple(routes)
+            continue
+        group += 1
+        outer = group
+        regex: list[str] = []
+        params: list[tuple[str, int]] = []
+        for index, piece in enumerate(_PARAM.split(template)):
+            if index % 2:  # a parameter's name; aiohttp's `{name}` matches `[^{}/]+`
+                group += 1
+                params.append((piece, group))
+                regex.append("([^{}/]+)")
+            else:
+                regex.append(re.escape(piece))
+        alternatives.append(f"({''.join(regex)})")
+        by_group[outer] = (tuple(routes), tuple(params))
+    pattern = re.compile(f"^(?:{'|'.join(alternatives)})$")
+    return _Dispatch(exact, pattern, by_group, scan)
+
+
+_DISPATCH = _dispatch()
+
+
+def resolve(method: str, path: str) -> Resolved:
+    """Match `path` (profile prefix ignored: multiplexing is off, spec §1.1) against the table."""
+    if path.startswith("/p/"):
+        path = _PROFILE_PREFIX.sub("", path, count=1)
+    dispatch = _DISPATCH
+    if dispatch.scan:
+        return _scan(method, path)
+    params: dict[str, str] = {}
+    rows = dispatch.exact.get(path)
+    if rows is None and path.endswith("\n"):
+        rows = dispatch.exact.get(path[:-1])  # as in `_scan`: `$` matches before a final \n
+    if rows is None:
+        match = dispatch.pattern.match(path)
+        if match is None:
+            return Resolved(None, params, path)
+        # the outer group closes last, so it is the last matched group
+        rows, names = dispatch.by_group[match.lastindex or 0]
+        params = {name: match.group(index) for name, index in names}
+    for route in rows:
+        if route.method == method:
+            return Resolved(route, params, route.endpoint)
+    return Resolved(None, {}, path, tuple(route.method for route in rows))
