@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -90,6 +91,9 @@ def redact(headers: dict[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k == "authorization" else v) for k, v in headers.items()}
 
 
+_SHARED_LIMIT = 64  # distinct header sets (and bodies) remembered for sharing
+_SHARED_BODY_BYTES = 1024  # bodies up to this size are shared when they repeat
+
 RawEntry = tuple[str, str, dict[str, str], bytes, int, float, str, "str | None", str]
 
 
@@ -103,12 +107,33 @@ class Journal(Sequence[JournalEntry]):
     def __init__(self) -> None:
         self._raw: list[RawEntry | JournalEntry] = []
         self._built: list[JournalEntry] = []
+        # Recent distinct header sets and small bodies: an app sends the same headers
+        # (and often the same body) again and again, so each request keeps a shared copy
+        # instead of its own dict and strings (nothing mutates a recorded dict or body).
+        self._headers: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        self._bodies: dict[bytes, bytes] = {}
 
     def record(self, entry: JournalEntry) -> None:
         self._raw.append(entry)
 
     def record_raw(self, entry: RawEntry) -> None:
-        self._raw.append(entry)
+        method, path, headers, body, status, at, query, run_id, endpoint = entry
+        key = tuple(headers.items())
+        shared = self._headers.get(key)
+        if shared is None:
+            if len(self._headers) >= _SHARED_LIMIT:
+                self._headers.clear()
+            shared = self._headers[key] = headers
+        if body and len(body) <= _SHARED_BODY_BYTES:
+            known = self._bodies.get(body)
+            if known is None:
+                if len(self._bodies) >= _SHARED_LIMIT:
+                    self._bodies.clear()
+                known = self._bodies[body] = body
+            body = known
+        if run_id is not None:
+            run_id = sys.intern(run_id)  # one string per run, however many requests name it
+        self._raw.append((method, path, shared, body, status, at, query, run_id, endpoint))
 
     @property
     def _entries(self) -> list[JournalEntry]:
@@ -223,6 +248,8 @@ class Journal(Sequence[JournalEntry]):
     def clear(self) -> None:
         self._raw.clear()
         self._built.clear()
+        self._headers.clear()
+        self._bodies.clear()
 
 
 def _path_matches(pattern: str, path: str) -> bool:
