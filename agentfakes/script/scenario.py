@@ -18,6 +18,10 @@ approval choices and the stop the app made, and the final run object:
       approvals: [{choice: once, after: 0.52}]
       final: {object: hermes.run, status: completed, ...}
 
+A turn of another surface (issue 10) has `surface: chat | responses | sessions` (left out
+for a run) and is matched by surface and input (the last user message, the `input`, the
+session chat's `message`); its `final` is the JSON answer or the stream's last frame.
+
 `Scenario.load(path)` / `Scenario.dump(path)`; a malformed file raises ScenarioError
 naming the file, the line and the field, and what is allowed there.
 """

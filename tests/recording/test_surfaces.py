@@ -324,3 +324,29 @@ def test_a_chained_json_response_records_only_its_own_tool_calls(upstream: str) 
     one, two = recorder.runs()
     assert _verbs(one) == ["tool_started", "tool_completed", "complete"]
     assert _verbs(two) == ["complete"]
+
+
+def test_new_episodes_replays_a_stored_turn_and_records_the_others(upstream: str) -> None:
+    """`new_episodes`: a turn whose surface and input a stored run has is answered by the
+    fake from the file; any other goes to the real server and is recorded."""
+    from agentfakes.recording.recorder import LocalRuns
+
+    stored = ScenarioRun(input="stored words", surface="chat", script=Script().complete("kept"))
+    app = FakeRunsServer()
+    player = app.load_scenario(Scenario(runs=[stored]))
+    recorder = Recorder(
+        upstream, CANARY, app_key=app.api_key, local=LocalRuns(app.handle, player.claims)
+    )
+    with recording_mock(recorder, app.base_url), _client(app.url, app.api_key) as client:
+        said = client.post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": "stored words"}]}
+        ).json()
+        assert said["choices"][0]["message"]["content"] == "kept"
+        fresh = client.post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": "think"}]}
+        ).json()
+        assert fresh["choices"][0]["message"]["content"] == "Yes."
+    recorder.wait()
+    recorder.close()
+    assert [(r.surface, r.input) for r in recorder.runs()] == [("chat", "think")]
+    assert player.unused() == []
