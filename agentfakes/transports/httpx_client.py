@@ -113,16 +113,21 @@ def to_api_request(request: httpx.Request, body: bytes) -> ApiRequest:
     )
 
 
-_HEADERS_CACHE: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
+_HEADERS_CACHE: dict[tuple[tuple[tuple[str, str], ...], int], httpx.Headers] = {}
 
 
-def _headers(pairs: list[tuple[str, str]]) -> httpx.Headers:
-    """httpx copies an existing Headers cheaply; the fake answers with few distinct sets."""
-    key = tuple(pairs)
+def _headers(pairs: list[tuple[str, str]], length: int = 0) -> httpx.Headers:
+    """The answer's headers, then `Content-Length: <length>` unless it is 0 or already
+    there: what `httpx.Response(content=body)` ends with. httpx copies an existing Headers
+    cheaply and the fake answers with few distinct sets (a run id has a fixed length), so
+    each set is normalised once."""
+    key = (tuple(pairs), length)
     cached = _HEADERS_CACHE.get(key)
     if cached is None:
         if len(_HEADERS_CACHE) > 256:
             _HEADERS_CACHE.clear()
+        if length and all(name.lower() != "content-length" for name, _ in pairs):
+            pairs = [*pairs, ("Content-Length", str(length))]
         cached = _HEADERS_CACHE[key] = httpx.Headers(pairs)
     return cached
 
@@ -130,6 +135,9 @@ def _headers(pairs: list[tuple[str, str]]) -> httpx.Headers:
 def to_httpx_response(
     response: ApiResponse, request: httpx.Request, read_timeout: float | None = None
 ) -> httpx.Response:
+    """The app's answer as the response a transport returns: the body as a stream the
+    client reads (as from a socket), not read here first (`content=` would read it at
+    once, and respx would then read it again through httpcore)."""
     if response.stream is not None:
         return httpx.Response(
             response.status,
@@ -137,8 +145,12 @@ def to_httpx_response(
             stream=SseByteStream(response.stream, request, read_timeout),
             request=request,
         )
+    body = response.body
     return httpx.Response(
-        response.status, headers=_headers(response.headers), content=response.body, request=request
+        response.status,
+        headers=_headers(response.headers, len(body)),
+        stream=httpx.ByteStream(body),
+        request=request,
     )
 
 
