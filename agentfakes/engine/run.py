@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,7 +134,9 @@ class RunRecord:
     # writes `error` before `last_event`.
     key_order: list[str] = field(default_factory=list, init=False, repr=False)
 
-    events: list[RunEvent] = field(default_factory=list, init=False, repr=False)
+    # The events in order: built models, or (builder, timestamp, *args) tuples that build
+    # them when `events` is first read (a model costs ~500 B; the tuple ~70 B).
+    _events: list[Any] = field(default_factory=list, init=False, repr=False)
     status_history: list[tuple[float, RunStatus]] = field(default_factory=list, init=False)
     stream: EventStream = field(default_factory=EventStream, init=False, repr=False)
 
@@ -160,6 +163,15 @@ class RunRecord:
     @property
     def pending_approvals(self) -> list[PendingApproval]:
         return [p for p in self._pending if p.outcome is None]
+
+    @property
+    def events(self) -> list[RunEvent]:
+        """Every event the run emitted, in order (built on first read, then kept)."""
+        events = self._events
+        for i, item in enumerate(events):
+            if type(item) is tuple:
+                events[i] = item[0](self.run_id, *item[1:])
+        return events
 
     @property
     def event_names(self) -> list[str]:
@@ -226,15 +238,13 @@ class RunRecord:
         if isinstance(step, Wait):
             self._cursor += step.seconds
         elif isinstance(step, Delta):
-            self._emit(MessageDelta(run_id=self.run_id, timestamp=at, delta=step.text))
+            self._emit(_delta, at, step.text)
         elif isinstance(step, Reasoning):
-            self._emit(ReasoningAvailable(run_id=self.run_id, timestamp=at, text=step.text))
+            self._emit(_reasoning, at, step.text)
             self._set_status(self.status, at, "reasoning.available")
         elif isinstance(step, ToolStart):
             self._open_tools.append(OpenTool(step.name, at))
-            self._emit(
-                ToolStarted(run_id=self.run_id, timestamp=at, tool=step.name, preview=step.preview)
-            )
+            self._emit(_tool_started, at, step.name, step.preview)
             self._set_status(self.status, at, "tool.started")
         elif isinstance(step, ToolEnd):
             done_at = self._command_done_at(step)
@@ -250,14 +260,12 @@ class RunRecord:
             self.output = step.output
             self.usage = step.usage or self._estimated_usage(step.output)
             self._first_set("output", "usage")
-            self._emit(
-                RunCompleted(run_id=self.run_id, timestamp=at, output=self.output, usage=self.usage)
-            )
+            self._emit(_completed, at, self.output, self.usage)
             self._finish(RunStatus.COMPLETED, at, "run.completed")
         elif isinstance(step, Fail):
             self.error = step.error
             self._first_set("error")
-            self._emit(RunFailed(run_id=self.run_id, timestamp=at, error=step.error))
+            self._emit(_failed, at, step.error)
             self._finish(RunStatus.FAILED, at, "run.failed")
 
     def _command_done_at(self, step: ToolEnd) -> float | None:
@@ -282,11 +290,7 @@ class RunRecord:
         error = step.error
         if error is None:
             error = tool.approval_outcome in ("deny", "timeout")
-        self._emit(
-            ToolCompleted(
-                run_id=self.run_id, timestamp=at, tool=step.name, duration=duration, error=error
-            )
-        )
+        self._emit(_tool_completed, at, step.name, duration, error)
         self._set_status(self.status, at, "tool.completed")
 
     def _request_approvals(self, first: Approval, at: float) -> None:
@@ -303,11 +307,7 @@ class RunRecord:
                 tool.gated = True
             timeout = step.timeout if step.timeout is not None else self.timing.approval_timeout
             self._pending.append(PendingApproval(step, at, at + timeout, tool))
-            self._emit(
-                ApprovalRequest.model_validate(
-                    {**step.request_fields(), "run_id": self.run_id, "timestamp": at}
-                )
-            )
+            self._emit(_approval_request, at, step)
         self._set_status(RunStatus.WAITING_FOR_APPROVAL, at, "approval.request")
 
     def _time_out_approvals(self, at: float) -> None:
@@ -352,11 +352,7 @@ class RunRecord:
             self._settle(item, choice, now)
         if not chosen:
             return 0
-        self._emit(
-            ApprovalResponded(
-                run_id=self.run_id, timestamp=now, choice=choice, resolved=len(chosen)
-            )
-        )
+        self._emit(_approval_responded, now, choice, len(chosen))
         self._set_status(RunStatus.RUNNING, now, "approval.responded")
         self._resume_if_settled()
         return len(chosen)
@@ -385,24 +381,19 @@ class RunRecord:
             tool = pending.tool
             if tool is not None and tool in self._open_tools:
                 self._open_tools.remove(tool)
-                self._emit(
-                    ToolCompleted(
-                        run_id=self.run_id,
-                        timestamp=at,
-                        tool=tool.name,
-                        duration=at - tool.started_at,
-                        error=True,
-                    )
-                )
+                self._emit(_tool_completed, at, tool.name, at - tool.started_at, True)
         self._pending = []
-        self._emit(RunCancelled(run_id=self.run_id, timestamp=at))
+        self._emit(_cancelled, at)
         self._finish(RunStatus.CANCELLED, at, "run.cancelled")
 
     # ------------------------------------------------------------ bookkeeping
 
-    def _emit(self, event: RunEvent) -> None:
-        self.events.append(event)
-        self.stream.put(event)
+    def _emit(self, build: Callable[..., RunEvent], at: float, *args: Any) -> None:
+        """Record an event compactly; a registered stream buffers its model at once (the
+        stream's copy is freed once read, `events` builds the record's own on first read)."""
+        self._events.append((build, at, *args))
+        if self.stream.registered:
+            self.stream.put(build(self.run_id, at, *args))
 
     def _finish(self, status: RunStatus, at: float, last_event: str) -> None:
         self._cancel_at = None
@@ -430,3 +421,46 @@ class RunRecord:
         input_tokens = max(1, math.ceil(len(prompt) / 4))
         output_tokens = math.ceil(len(output or "") / 4)
         return RunUsage(input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+# ---------------------------------------------------------------- event builders
+# `_emit` keeps (builder, timestamp, *args): each builds the event exactly as the engine
+# always has (validated), when a stream buffers it or `RunRecord.events` is read.
+
+
+def _delta(run_id: str, at: float, text: str) -> RunEvent:
+    return MessageDelta(run_id=run_id, timestamp=at, delta=text)
+
+
+def _reasoning(run_id: str, at: float, text: str) -> RunEvent:
+    return ReasoningAvailable(run_id=run_id, timestamp=at, text=text)
+
+
+def _tool_started(run_id: str, at: float, tool: str, preview: str | None) -> RunEvent:
+    return ToolStarted(run_id=run_id, timestamp=at, tool=tool, preview=preview)
+
+
+def _tool_completed(run_id: str, at: float, tool: str, duration: float, error: Any) -> RunEvent:
+    return ToolCompleted(run_id=run_id, timestamp=at, tool=tool, duration=duration, error=error)
+
+
+def _approval_request(run_id: str, at: float, step: Approval) -> RunEvent:
+    return ApprovalRequest.model_validate(
+        {**step.request_fields(), "run_id": run_id, "timestamp": at}
+    )
+
+
+def _approval_responded(run_id: str, at: float, choice: str, resolved: int) -> RunEvent:
+    return ApprovalResponded(run_id=run_id, timestamp=at, choice=choice, resolved=resolved)
+
+
+def _completed(run_id: str, at: float, output: str | None, usage: RunUsage | None) -> RunEvent:
+    return RunCompleted(run_id=run_id, timestamp=at, output=output, usage=usage)
+
+
+def _failed(run_id: str, at: float, error: Any) -> RunEvent:
+    return RunFailed(run_id=run_id, timestamp=at, error=error)
+
+
+def _cancelled(run_id: str, at: float) -> RunEvent:
+    return RunCancelled(run_id=run_id, timestamp=at)
