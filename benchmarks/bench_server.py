@@ -262,6 +262,9 @@ def recorded_frames(clock: Clock | None = None) -> list[bytes]:
             frames.append(chunk.replace(run_id.encode(), RUN_PATH.rsplit("/", 1)[1].encode()))
             if b'"approval.request"' in chunk:
                 server.approve(run_id, "once")
+    # one frame per chunk, as the real server writes them (transport() joins the frames
+    # already buffered when the client reads, as one socket read would)
+    frames = [frame + b"\n\n" for frame in b"".join(frames).split(b"\n\n") if frame]
     assert frames[-1] == b": stream closed\n\n", frames
     return frames
 

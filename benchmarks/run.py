@@ -119,7 +119,10 @@ def recorded_sse(events: int) -> list[bytes]:
     client = httpx.Client(transport=server.transport(), base_url=BASE_URL, headers=auth(server))
     run_id = client.post("/v1/runs", json={"input": "x"}).json()["run_id"]
     with client.stream("GET", f"/v1/runs/{run_id}/events") as response:
-        return list(response.iter_raw())
+        body = b"".join(response.iter_raw())
+    # one frame per chunk, as the real server writes them (transport() joins the frames
+    # already buffered when the client reads, as one socket read would)
+    return [frame + b"\n\n" for frame in body.split(b"\n\n") if frame]
 
 
 class RawSse:
