@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentfakes.api import ApiRequest, ApiResponse, StreamDropped
+from agentfakes.transports.asgi import read_request
 from agentfakes.transports.loopback import LoopbackServer
 
 __all__ = ["RecordingProxy", "serve_proxy"]
@@ -28,21 +29,9 @@ class RecordingProxy:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        request = ApiRequest(
-            method=scope["method"],
-            path=scope["path"],
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
-            body=body,
-            query=scope.get("query_string", b"").decode("latin-1"),
-        )
+        request = await read_request(scope, receive)
+        if request is None:
+            return
         try:
             response = await asyncio.to_thread(self.handle, request)
         except Exception as exc:  # the upstream is down, say: tell the app plainly

@@ -22,6 +22,26 @@ SERVER_HEADER = "Python/3.11 aiohttp/3.14.1"  # what the real server announces
 Scope = dict[str, Any]
 
 
+async def read_request(scope: Scope, receive: Any) -> ApiRequest | None:
+    """An ASGI HTTP request as an `ApiRequest` (headers lower-cased, the whole body), or
+    None if the client went away first."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    return ApiRequest(
+        method=scope["method"],
+        path=scope["path"],
+        headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+        body=body,
+        query=scope.get("query_string", b"").decode("latin-1"),
+    )
+
+
 class HermesAsgi:
     """The ASGI app: request in, the app's answer out."""
 
@@ -34,21 +54,9 @@ class HermesAsgi:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        request = ApiRequest(
-            method=scope["method"],
-            path=scope["path"],
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
-            body=body,
-            query=scope.get("query_string", b"").decode("latin-1"),
-        )
+        request = await read_request(scope, receive)
+        if request is None:
+            return
         try:
             response = self.app.handle(request)
         except TransportFault as fault:
