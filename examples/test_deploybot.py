@@ -80,20 +80,21 @@ def test_deploy_denies_dangerous_cleanup(fake_runs_server: FakeRunsServer) -> No
     assert events[-2].error is True  # the gated tool reports the deny
 
 
-@pytest.mark.agentfakes(transport="loopback", clock="virtual")
+@pytest.mark.agentfakes(transport="loopback")
 def test_deploy_over_a_real_socket(fake_runs_server: FakeRunsServer) -> None:
-    """Over a real socket in virtual time, with the async bot: its socket waits are loop
-    timers, so the 4.2 scripted seconds cost none. (A sync client over loopback blocks in
-    the kernel, where no virtual clock can see: see README, "Timeouts keep their meaning".)"""
-    fake_runs_server.script(GATED_DEPLOY)
-
-    async def main() -> None:
-        client = AsyncRunsClient(fake_runs_server.url, fake_runs_server.api_key)
-        report = await AsyncDeployBot(client).deploy("staging")
-        await client.http.aclose()
-        assert report.ok and report.decisions == [("rm -rf build", "once")]
-
-    asyncio.run(main())
+    """Over a real socket (loopback runs on the real clock by default: a sync client blocks
+    in the kernel, where no virtual clock can see it), so this script has no scripted waits:
+    it takes as long as the bot takes to answer."""
+    fake_runs_server.script(
+        Script()
+        .tool_started("terminal", preview="rm -rf build")
+        .approval(command="rm -rf build", description="delete in root path")
+        .tool_completed("terminal")
+        .tool("terminal", preview="make deploy")
+        .answer("Deployed to staging.")
+    )
+    report = DeployBot(client_for(fake_runs_server)).deploy("staging")
+    assert report.ok and report.decisions == [("rm -rf build", "once")]
     assert fake_runs_server.url.startswith("http://127.0.0.1:")
 
 
