@@ -258,6 +258,7 @@ def test_replay_routes_by_surface_and_input(tmp_path: Path) -> None:
 
 SURFACE_APP = """
 import json
+import uuid
 import httpx
 import pytest
 
@@ -278,7 +279,8 @@ def test_surfaces(fake_runs_server):
         answer = client.post("/v1/responses", json={"input": "bare fail", "store": False})
         final = answer.json()["output"][-1]["content"][0]["text"]
         assert final == "API call failed after 3 retries: HTTP 500: upstream exploded"
-        sid = client.post("/api/sessions", json={}).json()
+        # a fresh id each time: record and diff both create it on the same upstream
+        sid = client.post("/api/sessions", json={"id": f"s-{uuid.uuid4().hex}"}).json()
         sid = sid.get("id") or sid["session"]["id"]
         said = client.post(f"/api/sessions/{sid}/chat", json={"message": "think"}).json()
         assert said["message"]["content"] == "Yes."
