@@ -95,6 +95,38 @@ def test_freezegun_on_the_test_is_stopped_with_a_clear_error(pytester: pytest.Py
     )
 
 
+def test_a_time_patch_started_in_the_test_body_is_stopped_with_a_clear_error(
+    pytester: pytest.Pytester,
+) -> None:
+    """One clock per test: freezegun started inside the body (not as a decorator, so no
+    fixture could see it coming) fails where it starts, saying what to do instead; on a
+    real clock the test's own freeze works as usual."""
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+        from freezegun import freeze_time
+
+        def test_frozen_in_body(fake_runs_server):
+            with freeze_time("2020-01-01"):
+                pass
+
+        @pytest.mark.agentfakes(clock="real")
+        def test_frozen_in_body_real(fake_runs_server):
+            with freeze_time("2020-01-01"):
+                assert time.time() == 1577836800.0
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*VirtualTimeError: freezegun's freeze_time was started while <VirtualClock*"
+            "is active*clock.advance(seconds)*@pytest.mark.agentfakes(clock='real')*"
+        ]
+    )
+
+
 def test_a_real_clock_test_that_waits_is_warned(pytester: pytest.Pytester) -> None:
     """The check reads the run's timeline: a ManualClock stands in for 3 s of real waiting."""
     pytester.makepyfile(

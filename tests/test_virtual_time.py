@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import freezegun
 import freezegun.api
 import httpx
 import pytest
@@ -244,6 +245,23 @@ class TestActivation:
         assert active_clock() is None
         with second:  # free again once the first is gone
             assert time.time() == second.now()
+
+    def test_a_freezegun_freeze_started_while_active_is_refused(self) -> None:
+        """Two patches of time.time() would fight silently: the second one is refused where
+        it starts (a `with`, a decorator, `.start()`), and works again once the clock left."""
+        @freezegun.freeze_time("2020-01-01")
+        def frozen_call() -> float:
+            return time.time()
+
+        with VirtualClock() as clock:
+            with pytest.raises(VirtualTimeError, match="freeze_time was started while"):
+                freezegun.freeze_time("2020-01-01").start()
+            with pytest.raises(VirtualTimeError, match=r"clock\.advance\(seconds\)"):
+                frozen_call()
+            assert time.time() == clock.now()  # the clock is untouched
+        with freezegun.freeze_time("2020-01-01"):
+            assert time.time() == 1577836800.0
+        assert frozen_call() == 1577836800.0
 
     def test_moving_backwards_is_an_error(self, clock: VirtualClock) -> None:
         clock.advance(10)

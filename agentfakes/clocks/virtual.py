@@ -30,10 +30,15 @@ engine's `clock.now()`, `time.time()` and every timestamp agree exactly.
 
 Limits, by design:
 
-* Threads race in real time. A jump waits `grace` (2 ms) for other threads and, for event
-  loops of other threads, until they are idle; a plain thread that needs longer (an
-  operator thread posting an approval) should be covered by `clock.hold()`, or given a
-  larger `grace`. Two threads calling `time.sleep` each move the shared clock.
+* Threads race in real time. A jump waits `grace` (2 ms) for plain threads; it waits for
+  event loops of other threads until they are idle and for any other thread whose moment
+  has come until it has woken, and it is dropped when another thread moved time after
+  the jumper last looked (so the app's loop and the loopback server's never jump past
+  each other). A plain thread that needs longer than the grace (an operator thread posting
+  an approval) should be covered by `clock.hold()`, or given a larger `grace`. Two threads
+  calling `time.sleep` each move the shared clock.
+* A freezegun `freeze_time` or time-machine `travel` started while the clock is active is
+  refused with `VirtualTimeError` (one time per process).
 * Sync socket timeouts (`requests`, a sync `httpx.Client` over the loopback server) are
   enforced by the kernel in real seconds; async ones are loop timers and are virtual.
 * Only asyncio's own loops (not uvloop) in the activating thread are virtual. A loop
@@ -303,10 +308,14 @@ class VirtualClock(ManualClock):
                 with self._cond:
                     self._cond.wait(self.grace)
 
-    def _move_to(self, target: int) -> float:
-        """The one place time moves; then wake whatever waits on it."""
+    def _move_to(self, target: int, expected: int | None = None) -> float:
+        """The one place time moves; then wake whatever waits on it.
+
+        A jump passes `expected`, the moment it decided at: if another thread moved time
+        since, the jump is dropped (that move may have set things going, a server thread
+        sending the chunk the jumper's read timeout waits for) and the jumper looks again."""
         with self._lock:
-            if target <= self._us:
+            if target <= self._us or (expected is not None and self._us != expected):
                 return _epoch_of(self._us)
             self._us = target
             signals = list(self._signals)
@@ -405,7 +414,9 @@ class VirtualClock(ManualClock):
             signal.notify()
 
     def _settled(self) -> bool:
-        """Whether time may jump: no hold, the loops of other threads all idle, and no input
+        """Whether time may jump: no hold, no other thread's waiter whose moment has come
+        but that has not woken yet (a server handler whose ~1 s pause just ended: its loop
+        looks idle until it runs), the loops of other threads all idle, and no input
         waiting in this thread's own loop (a client's approval POST that arrived while the
         server's stream reader waited). A loop busy for over `BUSY_PATIENCE` real seconds
         is not waited for any longer."""
@@ -413,6 +424,9 @@ class VirtualClock(ManualClock):
         if held_since is not None and freezegun_api.real_monotonic() - held_since < HOLD_PATIENCE:
             return False
         me = threading.get_ident()
+        now_us = self._us
+        if any(t != me and due <= now_us for t, due in list(self._waiters.values())):
+            return self._busy_too_long()
         selectors = [
             (loop, getattr(loop, "_selector", None))
             for loop, state in self._adopted()
@@ -433,14 +447,18 @@ class VirtualClock(ManualClock):
                     continue
             elif selector.idle():
                 continue
-            started = self._busy_since
-            now = freezegun_api.real_monotonic()
-            if started is None:
-                self._busy_since = now
-                return False
-            return now - started > BUSY_PATIENCE
+            return self._busy_too_long()
         self._busy_since = None
         return True
+
+    def _busy_too_long(self) -> bool:
+        """Another thread is busy: False (wait for it) until it has been for `BUSY_PATIENCE`."""
+        started = self._busy_since
+        now = freezegun_api.real_monotonic()
+        if started is None:
+            self._busy_since = now
+            return False
+        return now - started > BUSY_PATIENCE
 
     def _others_may_act(self) -> bool:
         """Whether a grace is worth waiting: some other thread is alive that is not itself
@@ -460,16 +478,21 @@ class VirtualClock(ManualClock):
 
     # ------------------------------------------------------------ the engine's waits
 
-    def _jump(self, deadline: float) -> None:
+    def _moment(self) -> int:
+        return self._us
+
+    def _jump(self, deadline: float, moment: object = None) -> None:
         """A reader waited its grace for nothing: move to its deadline, or to an earlier
         moment another thread waits for (that thread acts, then the reader looks again).
         While another thread's loop still works (the loopback server answering a request)
-        time stays: the reader looks again after another grace."""
+        time stays: the reader looks again after another grace. So does it when time
+        moved since `moment`, the instant it started its grace."""
         if not self._settled():
             return
         target = _us_at_or_after(deadline)
         other = self._external_us()
-        self._move_to(target if other is None else min(target, other))
+        expected = moment if isinstance(moment, int) else None
+        self._move_to(target if other is None else min(target, other), expected)
 
     def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
         with self._waiting(None if deadline is None else _us_at_or_after(deadline)):
@@ -502,9 +525,14 @@ class VirtualClock(ManualClock):
             await asyncio.sleep(seconds)
             return
         deadline = self.now() + seconds
-        signal = ChangeSignal()  # nothing else will wake it: it looks again after each grace
-        while self.now() < deadline:
-            await self.wait_async(signal, signal.version, deadline)
+        signal = ChangeSignal()  # woken by every move of the clock while it waits
+        self.subscribe(signal)
+        try:
+            while self.now() < deadline:
+                await self.wait_async(signal, signal.version, deadline)
+        finally:
+            with self._lock:
+                self._signals.remove(signal)
 
     # ------------------------------------------------------------ activation
 
@@ -540,6 +568,7 @@ class VirtualClock(ManualClock):
             self._freeze_wall_clock(stack)
             self._patch_sleep(stack)
             self._patch_event_loops(stack)
+            self._refuse_other_time_patches(stack)
             previous = set_active_virtual(self)
             stack.callback(set_active_virtual, previous)
             stack.callback(self._release_loops)
@@ -652,6 +681,21 @@ class VirtualClock(ManualClock):
             stack.callback(setattr, time, name, getattr(time, name))
             setattr(time, name, fast)
 
+    def _refuse_other_time_patches(self, stack: ExitStack) -> None:
+        """A freezegun `freeze_time` or time-machine `travel` started while this clock is
+        active (in a test body, say) would silently take `time.time()` from it: refuse it
+        where it starts, with what to do instead (issue 8: one clock per test)."""
+        targets: list[tuple[Any, str]] = [(freezegun_api._freeze_time, "freezegun's freeze_time")]
+        time_machine = sys.modules.get("time_machine")
+        if time_machine is not None and hasattr(time_machine, "travel"):
+            targets.append((time_machine.travel, "time-machine's travel"))
+        for owner, what in targets:
+            original = owner.__dict__.get("start")
+            if original is None:
+                continue
+            stack.callback(setattr, owner, "start", original)
+            owner.start = _refusing_start(self, what)
+
     def _patch_sleep(self, stack: ExitStack) -> None:
         """`time.sleep`, and every `from time import sleep` already imported, go virtual."""
         stack.callback(setattr, time, "sleep", _REAL_SLEEP)
@@ -734,9 +778,10 @@ class VirtualClock(ManualClock):
             self._loops.clear()
             self._adopted_cache = None
 
-    def _loop_jump(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+    def _loop_jump(self, loop: asyncio.AbstractEventLoop, timeout: float, moment: int) -> None:
         """The loop would block `timeout` seconds for its next timer: be there now (or at
-        an earlier moment another thread waits for)."""
+        an earlier moment another thread waits for), unless time moved since `moment`,
+        when the loop started looking for I/O."""
         target_time = self.monotonic() + timeout
         when = _next_timer(loop)
         if when is not None and when < target_time:
@@ -745,7 +790,7 @@ class VirtualClock(ManualClock):
         other = self._external_us()
         if other is not None and other < target:
             target = other
-        self._move_to(max(target, self._us + 1))
+        self._move_to(max(target, moment + 1), moment)
 
 
 class Hold:
@@ -829,11 +874,12 @@ class _JumpingSelector(_TrackedSelector):
         loop = self._loop()
         if (timeout is not None and timeout <= 0) or loop is None or not clock.active:
             return self._select(timeout)
+        moment = clock._moment()
         if self._state.executor_jobs > 0:
             events = self._select(timeout)
             if events or timeout is None:
                 return events
-            clock._loop_jump(loop, timeout)
+            clock._loop_jump(loop, timeout, moment)
             return events
         poll = clock.grace if self._others_busy or self._must_poll() else 0.0
         events = self._select(poll if timeout is None else min(poll, timeout))
@@ -842,8 +888,13 @@ class _JumpingSelector(_TrackedSelector):
         if timeout is None:  # no timer at all: only a real event (or another thread) can help
             return self._select(None)
         self._others_busy = not clock._settled()
-        if not self._others_busy:
-            clock._loop_jump(loop, timeout)
+        if self._others_busy:
+            return events
+        if poll:  # what another thread sent while we looked at it (it is idle again now)
+            events = self._select(0)
+            if events:
+                return events
+        clock._loop_jump(loop, timeout, moment)
         return events
 
     def _must_poll(self) -> bool:
@@ -890,6 +941,19 @@ def _virtual_sleep(seconds: float) -> None:
         _REAL_SLEEP(seconds)
         return
     clock.sleep(seconds)
+
+
+def _refusing_start(clock: VirtualClock, what: str) -> Callable[..., Any]:
+    def start(self: object, *args: object, **kwargs: object) -> Any:
+        raise VirtualTimeError(
+            f"{what} was started while {clock!r} is active: the process has one "
+            "time.time(), and two patches would fight over it silently. Move the virtual "
+            "clock instead (clock.advance(seconds), clock.advance_to(instant), or "
+            "VirtualClock(start=instant)); in pytest, to keep your own patch, mark the test "
+            "@pytest.mark.agentfakes(clock='real')"
+        )
+
+    return start
 
 
 def _real_loop_time(self: asyncio.AbstractEventLoop) -> float:

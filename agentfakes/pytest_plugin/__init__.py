@@ -400,8 +400,9 @@ def virtual_clock(request: pytest.FixtureRequest) -> Iterator[VirtualClock]:
                 "clock, or mark the test @pytest.mark.agentfakes(clock='real')>"
             )
 
-    # Over loopback the server's thread races the app in real time; each jump first gives
-    # the other side `grace` real seconds, and 2 ms loses that race on a loaded machine.
+    # Over loopback a sync client blocks in the kernel, where the clock cannot see it: a
+    # jump gives such plain threads `grace` real seconds to act first, and 2 ms loses that
+    # race on a loaded machine. (Async clients' loops are tracked; they need no grace.)
     loopback = options_for(request).transport == "loopback"
     with FixtureClock(grace=LOOPBACK_GRACE if loopback else 0.002) as clock:
         yield clock
