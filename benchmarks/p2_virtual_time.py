@@ -15,8 +15,9 @@ Rows (`measure()` returns them as dicts: name, fake, anchor, ratio, target, verd
 4. The same loop in asyncio (`await asyncio.sleep(2)`, `async_transport()`), the loop
    virtual; anchor: the same requests on a plain loop. Target ≤ 1.1×. The anchor never
    suspends, so 300 sleeps' worth of asyncio (a timer, a loop iteration each) is on the
-   fake's side only; a second row gives the anchor one `asyncio.sleep(0)` per poll, which
-   leaves the clock's own share.
+   fake's side only; further rows give the anchor one `asyncio.sleep(0)` per poll, and
+   one real timer due at once (`asyncio.sleep(1e-9)`) per poll, which leaves the clock's
+   own share.
 5. A stream reader crossing a 60 s approval timeout (a keepalive at 30 s, then the
    timeout) via `transport()`: real time from `approval.request` to the next data frame.
    Target < 1 ms.
@@ -160,9 +161,13 @@ def fake_apoll() -> float:
     return took
 
 
+TIMER = 1e-9  # a real asyncio timer that is due at once: what sleeping costs asyncio itself
+
+
 def anchor_apoll(pause: float | None = None) -> float:
-    """The same requests on a plain loop; `pause=0` yields to the loop between polls, so
-    the loop's own cost of sleeping (a timer, a loop iteration) is on both sides."""
+    """The same requests on a plain loop; `pause=0` yields to the loop between polls and
+    `pause=TIMER` sleeps on a real timer due at once, so the loop's own cost of sleeping
+    (a timer, a future, a loop iteration) is on both sides and the rest is the clock's."""
     server = FakeRunsServer().script(_slow_run())
 
     async def main() -> float:
@@ -305,6 +310,17 @@ def measure(rounds: int = 15) -> list[dict[str, Any]]:
             "name": "the same, anchor yielding to its loop each poll (asyncio.sleep(0))",
             "fake": _ms(f),
             "anchor": f"{_ms(a)} ({POLLS + 1} requests, {POLLS - 1} yields)",
+            "ratio": f"{ratio:.2f}× [{lo:.2f}–{hi:.2f}]",
+            "target": "—",
+            "verdict": "—",
+        }
+    )
+    f, a, ratio, lo, hi = paired(fake_apoll, lambda: anchor_apoll(TIMER), rounds)
+    rows.append(
+        {
+            "name": "the same, anchor sleeping on a real 1 ns timer each poll",
+            "fake": _ms(f),
+            "anchor": f"{_ms(a)} ({POLLS + 1} requests, {POLLS - 1} timers)",
             "ratio": f"{ratio:.2f}× [{lo:.2f}–{hi:.2f}]",
             "target": "— (the clock's own share)",
             "verdict": "—",

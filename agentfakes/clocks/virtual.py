@@ -468,6 +468,14 @@ class VirtualClock(ManualClock):
         waiting = {thread for thread, _ in list(self._waiters.values())}
         return any(t.ident != me and t.ident not in waiting for t in threading.enumerate())
 
+    def _alone_with(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether `loop` is all there is: no other waiter, watched loop, hold, executor job
+        or adopted loop (the common single-loop test, which jumps without bookkeeping)."""
+        if self._waiters or self._watched or self._holds:
+            return False
+        adopted = self._adopted()
+        return len(adopted) == 1 and adopted[0][0] is loop and not adopted[0][1].executor_jobs
+
     def _has_external_waiters(self) -> bool:
         me = threading.get_ident()
         return any(thread != me for thread, _ in list(self._waiters.values()))
@@ -634,6 +642,7 @@ class VirtualClock(ManualClock):
         Names imported before activation (`from time import time`) keep freezegun's fakes."""
         ignore = tuple(freezegun_api.ignore_lists[-1]) if freezegun_api.ignore_lists else ()
         depth = freezegun_api.call_stack_inspection_limit
+        ignored: dict[str, bool] = {}  # module name -> on the ignore list (few modules call)
 
         def from_ignored() -> bool:
             if not ignore or not depth:
@@ -643,8 +652,12 @@ class VirtualClock(ManualClock):
                 if frame is None:
                     return False
                 name = frame.f_globals.get("__name__")
-                if name and name.startswith(ignore):
-                    return True
+                if name:
+                    hit = ignored.get(name)
+                    if hit is None:
+                        hit = ignored[name] = name.startswith(ignore)
+                    if hit:
+                        return True
                 frame = frame.f_back
             return False
 
@@ -875,6 +888,16 @@ class _JumpingSelector(_TrackedSelector):
         if (timeout is not None and timeout <= 0) or loop is None or not clock.active:
             return self._select(timeout)
         moment = clock._moment()
+        if timeout is not None and clock._alone_with(loop):
+            # nothing else could act: straight to the next timer (no poll, no bookkeeping)
+            try:
+                lone = len(self._inner.get_map()) <= 1  # only the loop's own wake-up pipe
+            except (AttributeError, RuntimeError):
+                lone = False
+            if lone:
+                target = clock._us_for_monotonic(clock.monotonic() + timeout)
+                clock._move_to(max(target, moment + 1), moment)
+                return []
         if self._state.executor_jobs > 0:
             events = self._select(timeout)
             if events or timeout is None:
