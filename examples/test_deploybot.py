@@ -98,6 +98,25 @@ def test_deploy_over_a_real_socket(fake_runs_server: FakeRunsServer) -> None:
     assert fake_runs_server.url.startswith("http://127.0.0.1:")
 
 
+@pytest.mark.agentfakes(transport="loopback", clock="virtual")
+def test_async_deploy_over_a_real_socket_in_virtual_time(
+    fake_runs_server: FakeRunsServer, virtual_clock: VirtualClock
+) -> None:
+    """The async bot over a real socket in virtual time: its socket waits are event-loop
+    timers, which the clock sees, so the 4.2 scripted seconds cost none. (A sync client
+    blocks in the kernel instead: README, "Timeouts keep their meaning".)"""
+    fake_runs_server.script(GATED_DEPLOY)
+
+    async def main() -> None:
+        client = AsyncRunsClient(fake_runs_server.url, fake_runs_server.api_key)
+        report = await AsyncDeployBot(client).deploy("staging")
+        await client.http.aclose()
+        assert report.ok and report.decisions == [("rm -rf build", "once")]
+
+    asyncio.run(main())
+    assert virtual_clock.elapsed == pytest.approx(4.2)  # the scripted waits, virtually
+
+
 def test_start_retries_when_busy(
     fake_runs_server: FakeRunsServer, virtual_clock: VirtualClock
 ) -> None:
