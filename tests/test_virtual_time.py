@@ -249,6 +249,7 @@ class TestActivation:
     def test_a_freezegun_freeze_started_while_active_is_refused(self) -> None:
         """Two patches of time.time() would fight silently: the second one is refused where
         it starts (a `with`, a decorator, `.start()`), and works again once the clock left."""
+
         @freezegun.freeze_time("2020-01-01")
         def frozen_call() -> float:
             return time.time()

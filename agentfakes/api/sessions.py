@@ -96,11 +96,9 @@ def create_session(
 def get_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
-    record, missing = existing_session(store, params["session_id"])
-    if missing is not None:
-        return missing
+    record, refused = authorized_session(store, config, request, params)
+    if refused is not None:
+        return refused
     return json_response({"object": "hermes.session", "session": _session(record)})
 
 
@@ -108,11 +106,9 @@ def patch_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """PATCH: only `title` and `end_reason` (beyond-runs §6.2)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
-    record, missing = existing_session(store, params["session_id"])
-    if missing is not None:
-        return missing
+    record, refused = authorized_session(store, config, request, params)
+    if refused is not None:
+        return refused
     body, error = json_object(request)
     if error is not None:
         return error
@@ -136,11 +132,9 @@ def patch_session(
 def delete_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
-    record, missing = existing_session(store, params["session_id"])
-    if missing is not None:
-        return missing
+    record, refused = authorized_session(store, config, request, params)
+    if refused is not None:
+        return refused
     del store.sessions.sessions[record.id]
     return json_response({"object": "hermes.session.deleted", "id": record.id, "deleted": True})
 
@@ -149,11 +143,9 @@ def session_messages(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET …/messages: every message in insertion order; the query is ignored (§1)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
-    record, missing = existing_session(store, params["session_id"])
-    if missing is not None:
-        return missing
+    record, refused = authorized_session(store, config, request, params)
+    if refused is not None:
+        return refused
     data = [message_object(m) for m in record.messages]
     return json_response({"object": "list", "session_id": record.id, "data": data})
 
@@ -162,11 +154,9 @@ def fork_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST …/fork {id?, title?}: the source ends as `branched`; the child copies it."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
-    source, missing = existing_session(store, params["session_id"])
-    if missing is not None:
-        return missing
+    source, refused = authorized_session(store, config, request, params)
+    if refused is not None:
+        return refused
     body, error = json_object(request)
     if error is not None:
         return error
@@ -201,6 +191,16 @@ def fork_session(
 
 def _session(record: SessionRecord, *, listing: bool = False) -> dict[str, Any]:
     return session_object(record.row(listing=listing), has_system_prompt=bool(record.system_prompt))
+
+
+def authorized_session(
+    store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
+) -> tuple[Any, ApiResponse | None]:
+    """The checks every `/api/sessions/{session_id}` route starts with: the key, then the
+    session (a wrong key is 401 even for a session that does not exist)."""
+    if (denied := auth_error(config, request)) is not None:
+        return None, denied
+    return existing_session(store, params["session_id"])
 
 
 def existing_session(store: RunStore, session_id: str) -> tuple[Any, ApiResponse | None]:

@@ -23,7 +23,7 @@ import httpx
 from agentfakes.drift.profile import REFERENCE_PROFILE, ServerProfile
 from agentfakes.drift.script_book import DEFAULT_SCRATCH
 
-__all__ = ["DriftClient", "DriftMismatch", "EventStream", "Target"]
+__all__ = ["DriftClient", "DriftMismatch", "EventStream", "Target", "authorized"]
 
 KEEPALIVE = b": keepalive\n\n"
 CLOSED = b": stream closed\n\n"
@@ -156,6 +156,17 @@ def parse_event_frame(case: str, frame: bytes) -> dict[str, Any]:
     return event
 
 
+def authorized(headers: dict[str, str] | None, auth: bool | str, key: str) -> dict[str, str]:
+    """`headers` plus the Authorization a case asks for: `auth=True` is `Bearer <key>`,
+    False none, a string that raw header (how black-box cases probe §1.2's auth)."""
+    sent = dict(headers or {})
+    if auth is True:
+        sent["Authorization"] = f"Bearer {key}"
+    elif isinstance(auth, str):
+        sent["Authorization"] = auth
+    return sent
+
+
 class DriftClient:
     """httpx against one Target, for one case; remembers the runs it created."""
 
@@ -185,11 +196,7 @@ class DriftClient:
         **kwargs: Any,
     ) -> httpx.Response:
         """`auth=True` sends `Bearer <key>`, False nothing, a string that raw header."""
-        sent = dict(headers or {})
-        if auth is True:
-            sent["Authorization"] = f"Bearer {self.target.api_key}"
-        elif isinstance(auth, str):
-            sent["Authorization"] = auth
+        sent = authorized(headers, auth, self.target.api_key)
         return self.http.request(method, path, headers=sent, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:

@@ -132,5 +132,3 @@ def _abort(send: Any, *, reset: bool) -> None:
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
-
-

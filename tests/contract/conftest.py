@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from agentfakes.clocks import ManualClock
+from agentfakes.drift.client import authorized
 from agentfakes.server import FakeRunsServer
 
 KEEPALIVE = b": keepalive\n\n"
@@ -213,11 +214,7 @@ class Api:
         **kwargs: Any,
     ) -> httpx.Response:
         """`auth=True` sends `Bearer <key>`, `False` nothing, a string that raw header."""
-        sent = dict(headers or {})
-        if auth is True:
-            sent["Authorization"] = f"Bearer {self.key}"
-        elif isinstance(auth, str):
-            sent["Authorization"] = auth
+        sent = authorized(headers, auth, self.key)
         return self.http.request(method, path, headers=sent, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
