@@ -793,6 +793,34 @@ class TestLoopback:
             watch.assert_no_waiting("httpx read timeout over loopback")
         assert waited == 5  # before the server's 30 s keepalive, at exactly 5 virtual s
 
+    def test_two_streams_on_the_server_thread_keep_each_others_moments(
+        self, clock: VirtualClock
+    ) -> None:
+        """Both stream readers wait on the loopback server's one thread: the reader due
+        later must not jump past the earlier one's moment (each delta arrives at exactly
+        its scripted virtual second, in order), whichever of them waited first."""
+        server = FakeRunsServer(clock=clock)
+        server.on_input("late", Script().wait(2).delta("late").complete(output="late"))
+        server.on_input("early", Script().wait(1).delta("early").complete(output="early"))
+        seen: list[tuple[float, str]] = []
+
+        async def read(client: httpx.AsyncClient, run_id: str) -> None:
+            async with client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+                async for line in stream.aiter_lines():
+                    if '"message.delta"' in line:
+                        seen.append((clock.elapsed, json.loads(line[6:])["delta"]))
+
+        async def app(url: str) -> None:
+            async with httpx.AsyncClient(base_url=url, headers=auth(server), timeout=60) as c:
+                late = (await c.post("/v1/runs", json={"input": "late"})).json()["run_id"]
+                early = (await c.post("/v1/runs", json={"input": "early"})).json()["run_id"]
+                await asyncio.gather(read(c, late), read(c, early))
+
+        with server.serve() as url:
+            requests.get(f"{url}/health", timeout=5)
+            asyncio.run(app(url))
+        assert seen == [(1.0, "early"), (2.0, "late")]
+
 
 def test_now_datetime_is_aware_utc(clock: VirtualClock) -> None:
     clock.advance(timedelta(minutes=2).total_seconds())

@@ -363,13 +363,17 @@ class VirtualClock(ManualClock):
                 self._cond.notify_all()
 
     def _external_us(self) -> int | None:
-        """The earliest future moment another thread waits for (a reader, a sleeper, or a
-        timer of an adopted loop running elsewhere), in µs; None if there is none."""
+        """The earliest future moment anyone else waits for (a reader, a sleeper, or a
+        timer of an adopted loop running elsewhere), in µs; None if there is none.
+
+        Registered waiters count whatever their thread: two stream readers on the loopback
+        server's one loop must not jump past each other. The caller's own registration
+        is its own deadline, so counting it changes nothing."""
         me = threading.get_ident()
         now = self._us
         best: int | None = None
-        for thread, deadline in list(self._waiters.values()):
-            if thread != me and deadline > now and (best is None or deadline < best):
+        for _, deadline in list(self._waiters.values()):
+            if deadline > now and (best is None or deadline < best):
                 best = deadline
         for loop, state in self._adopted():
             if state.thread == me or loop.is_closed():
@@ -414,18 +418,18 @@ class VirtualClock(ManualClock):
             signal.notify()
 
     def _settled(self) -> bool:
-        """Whether time may jump: no hold, no other thread's waiter whose moment has come
-        but that has not woken yet (a server handler whose ~1 s pause just ended: its loop
-        looks idle until it runs), the loops of other threads all idle, and no input
-        waiting in this thread's own loop (a client's approval POST that arrived while the
-        server's stream reader waited). A loop busy for over `BUSY_PATIENCE` real seconds
-        is not waited for any longer."""
+        """Whether time may jump: no hold, no waiter whose moment has come but that has
+        not woken yet (a server handler whose ~1 s pause just ended: its loop looks idle
+        until it runs; a jumper is never one, `_jump` returns first), the loops of other
+        threads all idle, and no input waiting in this thread's own loop (a client's
+        approval POST that arrived while the server's stream reader waited). A loop busy
+        for over `BUSY_PATIENCE` real seconds is not waited for any longer."""
         held_since = self._held_since
         if held_since is not None and freezegun_api.real_monotonic() - held_since < HOLD_PATIENCE:
             return False
         me = threading.get_ident()
         now_us = self._us
-        if any(t != me and due <= now_us for t, due in list(self._waiters.values())):
+        if any(due <= now_us for _, due in list(self._waiters.values())):
             return self._busy_too_long()
         selectors = [
             (loop, getattr(loop, "_selector", None))
@@ -495,9 +499,9 @@ class VirtualClock(ManualClock):
         While another thread's loop still works (the loopback server answering a request)
         time stays: the reader looks again after another grace. So does it when time
         moved since `moment`, the instant it started its grace."""
-        if not self._settled():
-            return
         target = _us_at_or_after(deadline)
+        if target <= self._us or not self._settled():  # already there, or someone's busy
+            return
         other = self._external_us()
         expected = moment if isinstance(moment, int) else None
         self._move_to(target if other is None else min(target, other), expected)
