@@ -8,6 +8,7 @@ non-streaming answers. Every request is journalled with its endpoint name.
 
 from __future__ import annotations
 
+from agentfakes.api.auth import auth_error
 from agentfakes.api.config import MAX_REQUEST_BYTES, GatewayConfig
 from agentfakes.api.errors import (
     SECURITY_HEADERS,
@@ -84,11 +85,14 @@ class HermesApp:
                 "it fakes the Runs API and its probes"
             )
             return json_response(openai_error(message, code="not_faked"), 501)
-        try:
-            with self.store.lock:
-                response = route.handler(self.store, self.config, request, resolved.params)
-        except HandlerCrash:
-            return crash()
+        if route.auth and (denied := auth_error(self.config, request)) is not None:
+            response = denied
+        else:
+            try:
+                with self.store.lock:
+                    response = route.handler(self.store, self.config, request, resolved.params)
+            except HandlerCrash:
+                return crash()
         if response.stream is None:
             response.headers.extend(SECURITY_HEADERS)
         return response

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.config import GatewayConfig
 from agentfakes.api.errors import json_response
 from agentfakes.api.messages import ApiRequest, ApiResponse
@@ -23,8 +22,6 @@ def skills(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET /v1/skills: `{"object": "list", "data": []}` in a fresh home."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     return json_response({"object": "list", "data": []})
 
 
@@ -32,8 +29,6 @@ def toolsets(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET /v1/toolsets: every configurable toolset and whether api_server enables it."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     data = copy.deepcopy(TOOLSETS)
     return json_response({"object": "list", "platform": "api_server", "data": data})
 

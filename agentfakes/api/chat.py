@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.config import GatewayConfig
 from agentfakes.api.content import (
     ContentError,
@@ -70,8 +69,6 @@ def chat_completions(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST /v1/chat/completions: the checks of beyond-runs §4.1, in order."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     if config.draining:
         return gateway_draining()
     store.tick()

@@ -14,7 +14,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.config import GatewayConfig
 from agentfakes.api.errors import bare_error, gateway_draining, json_response
 from agentfakes.api.messages import ApiRequest, ApiResponse
@@ -42,8 +41,6 @@ def _jobs(store: RunStore) -> list[dict[str, Any]]:
 def list_jobs(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     include_disabled = "include_disabled=true" in request.query.lower() or (
         "include_disabled=1" in request.query
     )
@@ -58,8 +55,6 @@ def list_jobs(
 def create_job(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     try:
         body = _json(request)
         name = (body.get("name") or "").strip()
@@ -95,8 +90,6 @@ def get_job(
 def update_job(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     if not JOB_ID.fullmatch(params["job_id"]):
         return json_response(bare_error("Invalid job ID format"), 400)
     try:
@@ -166,9 +159,7 @@ def resume_job(
 def run_job(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    """POST …/run: auth, then draining, then the id (A:4323-4343)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
+    """POST …/run: (the key,) then draining, then the id (A:4323-4343)."""
     if config.draining:
         return gateway_draining()
     found = _find(store, config, request, params)
@@ -190,8 +181,6 @@ def run_job(
 def _find(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> dict[str, Any] | ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     job_id = params["job_id"]
     if not JOB_ID.fullmatch(job_id):
         return json_response(bare_error("Invalid job ID format"), 400)

@@ -6,7 +6,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.config import HERMES_VERSION, GatewayConfig
 from agentfakes.api.errors import json_response
 from agentfakes.api.messages import ApiRequest, ApiResponse
@@ -24,8 +23,6 @@ def health(
 def health_detailed(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     store.tick()
     active = store.active_count()
     ok = {"status": "ok"}
@@ -75,8 +72,6 @@ def health_detailed(
 def models(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     name = config.model_name
     entry = {
         "id": name,
@@ -93,8 +88,6 @@ def models(
 def capabilities(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     return json_response(capabilities_body(config.model_name))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.config import GatewayConfig
 from agentfakes.api.content import (
     ContentError,
@@ -67,8 +66,6 @@ def create_response(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST /v1/responses: the checks of beyond-runs §5.1, in order."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     if config.draining:
         return gateway_draining()
     store.tick()
@@ -196,8 +193,6 @@ def get_response(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET /v1/responses/{id}: the object exactly as last saved (§5.4)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     response_id = params["response_id"]
     store.tick()
     stored = store.responses.get(response_id)
@@ -210,8 +205,6 @@ def delete_response(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """DELETE /v1/responses/{id} (§5.4)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     response_id = params["response_id"]
     if not store.responses.delete(response_id):
         return json_response(openai_error(f"Response not found: {response_id}"), 404)

@@ -20,12 +20,15 @@ Handler = Callable[[RunStore, GatewayConfig, ApiRequest, dict[str, str]], ApiRes
 
 @dataclass(frozen=True)
 class Route:
-    """One row of the table; `handler` None is a real route agentfakes does not fake yet."""
+    """One row of the table; `handler` None is a real route agentfakes does not fake yet.
+    `auth`: the bearer key is the route's first check (§1.2), made by the app before the
+    handler runs; every route but the plain health probes has it."""
 
     method: str
     template: str
     endpoint: str
     handler: Handler | None
+    auth: bool = True
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -35,9 +38,9 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/health", "probes.health", probes.health),
+    Route("GET", "/health", "probes.health", probes.health, auth=False),
     Route("GET", "/health/detailed", "probes.health_detailed", probes.health_detailed),
-    Route("GET", "/v1/health", "probes.health", probes.health),
+    Route("GET", "/v1/health", "probes.health", probes.health, auth=False),
     Route("GET", "/v1/models", "probes.models", probes.models),
     Route("GET", "/v1/capabilities", "probes.capabilities", probes.capabilities),
     Route("GET", "/v1/skills", "probes.skills", catalogue.skills),

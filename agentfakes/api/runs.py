@@ -10,7 +10,6 @@ import json
 import re
 from typing import Any
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.config import MAX_REQUEST_BYTES, MAX_SESSION_KEY, GatewayConfig
 from agentfakes.api.errors import (
     gateway_draining,
@@ -40,8 +39,6 @@ def create_run(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST /v1/runs: the checks of spec §2.1, in its order, then 202."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     if config.draining:
         return gateway_draining()
     raw_key = request.header("x-hermes-session-key").strip()
@@ -98,8 +95,6 @@ def run_events(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET /v1/runs/{run_id}/events: SSE, or a 404 after ~1 s of polling (spec §2.3)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     run_id = params["run_id"]
     subscription = store.subscribe(run_id)
     if subscription is None:
@@ -152,8 +147,6 @@ def stop(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST …/stop: the body is never read (spec §2.5)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     run_id = params["run_id"]
     if store.stop(run_id) is None:
         return run_not_found(run_id)
@@ -163,9 +156,8 @@ def stop(
 def _known_run(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> RunRecord | ApiResponse:
-    """Checks 1–2 of poll and approval: auth, then a status record for the id (§2.2, §2.4)."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
+    """Check 2 of poll and approval, after the key (the route's): a status record for the id
+    (§2.2, §2.4)."""
     run_id = params["run_id"]
     store.tick()
     record = store.get(run_id)

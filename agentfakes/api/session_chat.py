@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.chat import provider_failure_text
 from agentfakes.api.config import GatewayConfig
 from agentfakes.api.content import (
@@ -163,10 +162,9 @@ class SessionStreamRenderer:
 def _prepare_chat(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse | tuple[TurnRecord, str | None, float]:
-    """Admission (auth, draining), then the session key, the session, the body, the
-    message — A:2470-2500 — and the turn, started and stored in the session."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
+    """Admission (the key, checked by the route; draining), then the session key, the
+    session, the body, the message — A:2470-2500 — and the turn, started and stored in the
+    session."""
     if config.draining:
         return gateway_draining()
     key, key_error = session_key(request)

@@ -13,7 +13,6 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
-from agentfakes.api.auth import auth_error
 from agentfakes.api.config import MAX_SESSION_KEY, GatewayConfig
 from agentfakes.api.content import (
     request_bool,
@@ -35,8 +34,6 @@ def list_sessions(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET /api/sessions?limit&offset&source&include_children, by last activity."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     query = {k: v[0] for k, v in parse_qs(request.query, keep_blank_values=True).items()}
     limit = _nonnegative(query.get("limit"), 50, 200)
     offset = _nonnegative(query.get("offset"), 0, 1_000_000)
@@ -64,8 +61,6 @@ def create_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST /api/sessions {id|session_id?, model?, system_prompt?, title?}: 201."""
-    if (denied := auth_error(config, request)) is not None:
-        return denied
     body, error = json_object(request)
     if error is not None:
         return error
@@ -96,9 +91,9 @@ def create_session(
 def get_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    record, refused = authorized_session(store, config, request, params)
-    if refused is not None:
-        return refused
+    record, missing = existing_session(store, params["session_id"])
+    if missing is not None:
+        return missing
     return json_response({"object": "hermes.session", "session": _session(record)})
 
 
@@ -106,9 +101,9 @@ def patch_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """PATCH: only `title` and `end_reason` (beyond-runs §6.2)."""
-    record, refused = authorized_session(store, config, request, params)
-    if refused is not None:
-        return refused
+    record, missing = existing_session(store, params["session_id"])
+    if missing is not None:
+        return missing
     body, error = json_object(request)
     if error is not None:
         return error
@@ -132,9 +127,9 @@ def patch_session(
 def delete_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
-    record, refused = authorized_session(store, config, request, params)
-    if refused is not None:
-        return refused
+    record, missing = existing_session(store, params["session_id"])
+    if missing is not None:
+        return missing
     del store.sessions.sessions[record.id]
     return json_response({"object": "hermes.session.deleted", "id": record.id, "deleted": True})
 
@@ -143,9 +138,9 @@ def session_messages(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """GET …/messages: every message in insertion order; the query is ignored (§1)."""
-    record, refused = authorized_session(store, config, request, params)
-    if refused is not None:
-        return refused
+    record, missing = existing_session(store, params["session_id"])
+    if missing is not None:
+        return missing
     data = [message_object(m) for m in record.messages]
     return json_response({"object": "list", "session_id": record.id, "data": data})
 
@@ -154,9 +149,9 @@ def fork_session(
     store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
 ) -> ApiResponse:
     """POST …/fork {id?, title?}: the source ends as `branched`; the child copies it."""
-    source, refused = authorized_session(store, config, request, params)
-    if refused is not None:
-        return refused
+    source, missing = existing_session(store, params["session_id"])
+    if missing is not None:
+        return missing
     body, error = json_object(request)
     if error is not None:
         return error
@@ -191,16 +186,6 @@ def fork_session(
 
 def _session(record: SessionRecord, *, listing: bool = False) -> dict[str, Any]:
     return session_object(record.row(listing=listing), has_system_prompt=bool(record.system_prompt))
-
-
-def authorized_session(
-    store: RunStore, config: GatewayConfig, request: ApiRequest, params: Params
-) -> tuple[Any, ApiResponse | None]:
-    """The checks every `/api/sessions/{session_id}` route starts with: the key, then the
-    session (a wrong key is 401 even for a session that does not exist)."""
-    if (denied := auth_error(config, request)) is not None:
-        return None, denied
-    return existing_session(store, params["session_id"])
 
 
 def existing_session(store: RunStore, session_id: str) -> tuple[Any, ApiResponse | None]:
