@@ -229,11 +229,11 @@ class ManualClock(Clock):
         """A wait the server would spend: on a manual clock it moves shared time, for free."""
         self.advance(seconds)
 
-    def _moment(self) -> object:
+    def _moment(self) -> int | None:
         """What a reader notes before its grace, handed back to `_jump` (see VirtualClock)."""
         return None
 
-    def _jump(self, deadline: float, moment: object = None) -> None:
+    def _jump(self, deadline: float, moment: int | None = None) -> None:
         """A reader waited its grace for nothing: time moves on to `deadline` by itself."""
         self.advance_to(deadline)
 

@@ -493,7 +493,7 @@ class VirtualClock(ManualClock):
     def _moment(self) -> int:
         return self._us
 
-    def _jump(self, deadline: float, moment: object = None) -> None:
+    def _jump(self, deadline: float, moment: int | None = None) -> None:
         """A reader waited its grace for nothing: move to its deadline, or to an earlier
         moment another thread waits for (that thread acts, then the reader looks again).
         While another thread's loop still works (the loopback server answering a request)
@@ -503,8 +503,7 @@ class VirtualClock(ManualClock):
         if target <= self._us or not self._settled():  # already there, or someone's busy
             return
         other = self._external_us()
-        expected = moment if isinstance(moment, int) else None
-        self._move_to(target if other is None else min(target, other), expected)
+        self._move_to(target if other is None else min(target, other), moment)
 
     def wait(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
         with self._waiting(None if deadline is None else _us_at_or_after(deadline)):
