@@ -22,7 +22,7 @@ def test_the_default_clock_is_the_virtual_clock_fixture(
     with httpx.Client(base_url=fake_runs_server.url, headers=headers) as client:
         run_id = client.post("/v1/runs", json={"input": "x"}).json()["run_id"]
         while (run := client.get(f"/v1/runs/{run_id}").json())["status"] != "completed":
-            time.sleep(30)
+            time.sleep(30)  # virtual: the fixture's clock is active
     assert_completed(run, output="ten minutes later")
     assert virtual_clock.elapsed == 600
     assert time.perf_counter() - real_start == 600
@@ -49,7 +49,7 @@ def test_own_virtual_clock_with_clock_real(fake_runs_server):
     headers = {"Authorization": f"Bearer {fake_runs_server.api_key}"}
     with VirtualClock() as clock, httpx.Client(base_url=fake_runs_server.url, headers=headers) as c:
         run_id = c.post("/v1/runs", json={"input": "x"}).json()["run_id"]
-        time.sleep(61)
+        time.sleep(61)  # virtual: the test's own VirtualClock
         assert c.get(f"/v1/runs/{run_id}").json()["status"] == "completed"
 
 @pytest.mark.agentfakes(clock="real")

@@ -198,7 +198,7 @@ class TestActivation:
         sys.modules["app_module"] = module  # an app module imported before the clock starts
         try:
             with VirtualClock():
-                time.sleep(3600)
+                time.sleep(3600)  # virtual
                 assert module.perf_counter() == module.monotonic() == MONOTONIC_ORIGIN + 3600
         finally:
             del sys.modules["app_module"]
@@ -240,7 +240,7 @@ class TestActivation:
             with pytest.raises(VirtualTimeError, match="already active"), first:
                 pass
             assert active_clock() is first
-            time.sleep(1)
+            time.sleep(1)  # virtual: the first clock moves
             assert first.elapsed == 1
         assert active_clock() is None
         with second:  # free again once the first is gone

@@ -56,6 +56,16 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+async def _others_first(signal: ChangeSignal, version: int) -> bool:
+    """Yield to the loop a few times so tasks already ready run first; False as soon as
+    something changed (the waiter has its answer), True if nothing did."""
+    for _ in range(3):
+        if signal.version != version:
+            return False
+        await asyncio.sleep(0)
+    return signal.version == version
+
+
 class Clock(ABC):
     """Base of the engine's clocks: `now()` in epoch seconds and the two ways to wait."""
 
@@ -257,11 +267,7 @@ class ManualClock(Clock):
     async def wait_async(self, signal: ChangeSignal, version: int, deadline: float | None) -> None:
         future = signal.future()
         # Let every other ready task run first (an app task about to POST an approval).
-        for _ in range(3):
-            if signal.version != version:
-                return
-            await asyncio.sleep(0)
-        if signal.version != version:
+        if not await _others_first(signal, version):
             return
         moment = self._moment()
         try:
@@ -271,9 +277,5 @@ class ManualClock(Clock):
             pass
         # A request read in the same loop iteration as the grace ran out is a task that has
         # not started yet (its socket no longer shows it): let it run before time jumps.
-        for _ in range(3):
-            if signal.version != version:
-                return
-            await asyncio.sleep(0)
-        if signal.version == version and deadline is not None:
+        if await _others_first(signal, version) and deadline is not None:
             self._jump(deadline, moment)
